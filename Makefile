@@ -1,0 +1,43 @@
+# The course's commands.  Each sets up .venv (pinned dependencies) on first use.
+#   make release                 source/ -> release/ (executes every source notebook first)
+#   make test                    the whole test suite
+#   make autograde ASSIGNMENT=a  nbgrader autograde of submitted/*/a  -> autograded/
+#   make grade ASSIGNMENT=a      grader_tests on submitted/*/a       -> grades/
+#   make feedback ASSIGNMENT=a   nbgrader generate_feedback            -> feedback/
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ASSIGNMENT ?= hw4_pytorch_regularization
+DEVICE ?= auto
+SUBMISSIONS ?= submitted
+PYTEST_WORKERS ?= 2
+
+.PHONY: venv release test autograde grade feedback clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+release: $(STAMP)
+	$(BIN)/python -m course.release
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --junitxml=test-results.xml
+
+autograde: $(STAMP)
+	$(BIN)/nbgrader autograde $(ASSIGNMENT)
+
+grade: $(STAMP)
+	$(BIN)/python -m pytest grader_tests --submissions $(SUBMISSIONS) --assignment $(ASSIGNMENT) --device $(DEVICE)
+
+feedback: $(STAMP)
+	$(BIN)/nbgrader generate_feedback $(ASSIGNMENT)
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-results.xml

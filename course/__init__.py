@@ -1,0 +1,1 @@
+"""The course pipeline: source -> release -> submitted -> autograded / grades -> feedback."""

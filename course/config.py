@@ -1,0 +1,151 @@
+"""The course's settings, each read from one place.
+
+* ``assignments()``: the assignments, in release order (``[tool.course]`` in pyproject.toml);
+* ``nbgrader_setting(section, key)``: a value from nbgrader_config.py;
+* ``load_grading_config()``: the grader's limits (``[tool.course.grading]``): every limit the
+  grader applies to a submission lives there, with its default and meaning below.  The
+  command line (``pytest grader_tests --device ... --check-timeout ...``) may override some
+  of them for one run; nothing else in the package hard-codes a limit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    tomllib = None
+
+ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = ROOT
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def _pyproject(root: str | Path | None = None) -> dict:
+    path = Path(root or ROOT) / "pyproject.toml"
+    if tomllib is None or not path.is_file():
+        return {}
+    with open(path, "rb") as handle:
+        return tomllib.load(handle)
+
+
+def assignments(root: str | Path | None = None) -> list[str]:
+    """The course's assignments, in release order (``[tool.course] assignments``)."""
+    return list(_pyproject(root).get("tool", {}).get("course", {}).get("assignments", []))
+
+
+def nbgrader_setting(section: str, key: str, root: str | Path | None = None):
+    """The value nbgrader_config.py gives ``c.<section>.<key>`` (None when unset)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    loader = PyFileConfigLoader("nbgrader_config.py", path=str(Path(root or ROOT)))
+    config = loader.load_config()
+    return config[section][key] if key in config.get(section, {}) else None
+
+
+@dataclass(frozen=True)
+class GradingConfig:
+    """Limits and choices for one grading run (units in the names: seconds, MiB)."""
+
+    device: str = "auto"            # auto = cuda when available, else cpu
+    fresh_seeds: int = 2            # seeds drawn per run, on top of the canonical seed 0
+    check_timeout_s: float = 60     # wall clock for one probe (one check at one seed)
+    cell_timeout_s: float = 60      # wall clock for one setup/solution cell
+    startup_timeout_s: float = 120  # wall clock for the student process to import torch etc.
+    student_timeout_s: float = 900  # wall clock for one submission, restarts included
+    memory_limit_mb: int = 6144     # memory of the student process (resident, and on CPU
+    #                                 also its address space: torch's import needs ~0.7 GiB)
+    address_space_limit: bool = True  # RLIMIT_AS on CPU runs; never on CUDA, which reserves
+    #                                 far more address space than memory (the resident-memory
+    #                                 watchdog applies on every device)
+    file_size_limit_mb: int = 256   # largest file the student process may write
+    message_limit_chars: int = 1500  # longest message kept per check
+
+    def __post_init__(self):
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, not {self.device!r}")
+        if self.fresh_seeds < 0:
+            raise ValueError("fresh_seeds must be >= 0")
+        for name in ("check_timeout_s", "cell_timeout_s", "startup_timeout_s",
+                     "student_timeout_s", "memory_limit_mb", "file_size_limit_mb"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive")
+
+    def replace(self, **changes) -> "GradingConfig":
+        """A copy with some settings changed (None values are ignored)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def load_grading_config(pyproject: str | Path | None = None) -> GradingConfig:
+    """The ``[tool.course.grading]`` table of ``pyproject`` (default: the repository's).
+
+    Missing file or table: the defaults.  An unknown key is an error (a typo would otherwise
+    silently leave a default limit in place).
+    """
+    path = Path(pyproject) if pyproject else REPO_ROOT / "pyproject.toml"
+    if tomllib is None or not path.is_file():
+        return GradingConfig()
+    with open(path, "rb") as handle:
+        table = tomllib.load(handle).get("tool", {}).get("course", {}).get("grading", {})
+    defaults = GradingConfig()
+    unknown = set(table) - {f.name for f in dataclasses.fields(GradingConfig)}
+    if unknown:
+        raise ValueError(f"{path}: unknown [tool.course.grading] keys: {sorted(unknown)}")
+    for key, value in table.items():
+        expected = type(getattr(defaults, key))
+        allowed = (int, float) if expected in (int, float) else expected
+        if not isinstance(value, allowed) or (expected is not bool and isinstance(value, bool)):
+            raise ValueError(f"{path}: [tool.course.grading] {key} must be a "
+                             f"{expected.__name__}, not {value!r}")
+    return GradingConfig(**table)
+
+
+# --------------------------------------------------------------------------- sandbox
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """Limits of the sandbox around student code (``[tool.course.sandbox]``; units in the
+    names).  :mod:`course.sandbox` applies them to every sandboxed process: nbgrader
+    autograde's kernel and the grader's student processes (whose own, tighter per-check
+    limits from ``[tool.course.grading]`` apply inside)."""
+
+    enabled: bool = True            # bubblewrap when it can run; false: limits and a user only
+    memory_limit_mb: int = 6144     # address space (RLIMIT_AS) of each process, CPU runs only
+    cpu_time_s: int = 3600          # CPU seconds per process (RLIMIT_CPU)
+    wall_time_s: int = 7200         # wall clock of a sandboxed command (a kernel: a notebook)
+    file_size_limit_mb: int = 256   # largest file a process may write (RLIMIT_FSIZE)
+    max_processes: int = 256        # processes + threads of one sandbox (RLIMIT_NPROC)
+    max_open_files: int = 1024      # open files per process (RLIMIT_NOFILE)
+    tmp_size_mb: int = 256          # size of the private /tmp and of /dev/shm (each)
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            if f.name != "enabled" and not getattr(self, f.name) > 0:
+                raise ValueError(f"[tool.course.sandbox] {f.name} must be positive")
+
+
+def load_sandbox_config(pyproject: str | Path | None = None) -> SandboxConfig:
+    """The ``[tool.course.sandbox]`` table of ``pyproject`` (default: the repository's).
+
+    Missing file or table: the defaults; an unknown key or a value of the wrong type is an
+    error (a typo must not silently leave a default limit in place).
+    """
+    path = Path(pyproject) if pyproject else REPO_ROOT / "pyproject.toml"
+    if tomllib is None or not path.is_file():
+        return SandboxConfig()
+    with open(path, "rb") as handle:
+        table = tomllib.load(handle).get("tool", {}).get("course", {}).get("sandbox", {})
+    fields = {f.name: f for f in dataclasses.fields(SandboxConfig)}
+    unknown = set(table) - set(fields)
+    if unknown:
+        raise ValueError(f"{path}: unknown [tool.course.sandbox] keys: {sorted(unknown)}")
+    for key, value in table.items():
+        expected = type(getattr(SandboxConfig(), key))
+        if type(value) is not expected:
+            raise ValueError(f"{path}: [tool.course.sandbox] {key} must be a "
+                             f"{expected.__name__}, not {value!r}")
+    return SandboxConfig(**table)

@@ -1,0 +1,212 @@
+"""``make grade SCHEDULER=tcp://host:8786``: grade a class over a Dask distributed cluster.
+
+The grading run stays where pytest runs (the *centre*): it reads every notebook, draws the
+seeds and each probe's parameters, builds each submission's steps (:mod:`course.plan`),
+and afterwards judges every probe's data and writes the grade sheet.  Only the part that
+runs student code moves: one ``Client.submit`` per student sends the steps (plain JSON)
+to a Dask worker, where :func:`run_steps` runs them exactly as a local run does, in the
+same student process (:class:`course.supervisor.StepRunner`, forked from a warm worker of
+:mod:`course.workers`, with the same limits and, where configured, the same sandbox), and
+returns plain data: each step's outcome, a probe's data as the bytes the student process
+wrote (:mod:`support.transport`'s ``.npz``), and the student's output.  The centre checks
+those bytes as it checks a local probe's file (plain ``.npz`` members, bounded size, never
+pickle) before a verdict sees them.
+
+Every worker needs the same virtual environment and the repository at the same path as the
+centre (the steps name the checker facade, and the setup cells may read data files next to
+the source notebook).  Dask itself runs only the grader's own code on the workers; the
+scheduler must be reachable only by the course's machines (a Dask scheduler runs whatever
+its clients submit).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+_LOCAL = threading.local()  # one warm worker per Dask worker thread
+
+
+def job_for(grader) -> dict:
+    """What every remote task of this run needs besides its steps (plain data)."""
+    import dataclasses
+
+    return {
+        "config": dataclasses.asdict(grader.config),
+        "device": grader.device,
+        "facade": grader.assignment.facade,
+        "sys_path": list(grader.sys_path),
+        "source_dir": str(Path(grader.assignment.notebook_path).resolve().parent),
+    }
+
+
+# --------------------------------------------------------------------------- on a worker
+
+
+def run_steps(job: dict, steps: list[dict]) -> dict:
+    """Run one submission's steps in a student process on this machine; plain data back."""
+    from .config import GradingConfig
+    from .supervisor import StepRunner
+
+    started = time.monotonic()
+    config = GradingConfig(**job["config"])
+    folder = Path(tempfile.mkdtemp(prefix="grading-"))
+    try:
+        work, out = folder / "work", folder / "out"
+        work.mkdir()
+        out.mkdir()
+        prepare_work_folder(work, Path(job["source_dir"]))
+        runner = StepRunner(steps, work, out, config, job["device"], job["facade"],
+                            job["sys_path"])
+        runner.launcher = _zygote(job).launch
+        outcomes = runner.run()
+        plain = {}
+        for index, outcome in outcomes.items():
+            entry = {"kind": outcome.kind, "message": outcome.message}
+            if outcome.kind == "data":
+                entry["npz"] = (out / f"{index}.npz").read_bytes()
+            elif outcome.kind == "report":
+                entry["report"] = outcome.data  # decoded from JSON by the runner: plain
+            plain[str(index)] = entry
+        return {"outcomes": plain, "output": runner.output.text(),
+                "startup_failure": runner.startup_failure,
+                "seconds": time.monotonic() - started}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def prepare_work_folder(work: Path, source_dir: Path) -> None:
+    """What a local run puts in a work folder: the files next to the source notebook (data
+    its setup cells read) and this machine's matplotlib font list."""
+    for item in source_dir.iterdir():
+        if item.suffix == ".ipynb" or item.name.startswith("."):
+            continue
+        if item.is_dir():
+            shutil.copytree(item, work / item.name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(item, work / item.name)
+    mpl = work / ".matplotlib"
+    mpl.mkdir()
+    try:
+        import matplotlib
+
+        for font_list in Path(matplotlib.get_cachedir()).glob("fontlist-*.json"):
+            shutil.copy2(font_list, mpl / font_list.name)
+    except Exception:  # noqa: BLE001 - no cache: the student process builds its own
+        pass
+
+
+def _zygote(job: dict):
+    """This thread's warm worker (started on its first student, kept for the next ones)."""
+    from .workers import Zygote
+
+    key = (job["facade"], tuple(job["sys_path"]))
+    zygote = getattr(_LOCAL, "zygote", None)
+    if zygote is None or getattr(_LOCAL, "key", None) != key:
+        if zygote is not None:
+            zygote.close()
+        zygote = Zygote(job["facade"], job["sys_path"], job["config"]["startup_timeout_s"])
+        _LOCAL.zygote, _LOCAL.key = zygote, key
+    return zygote
+
+
+# --------------------------------------------------------------------------- at the centre
+
+
+def outcomes_from(plain: dict, max_bytes: int) -> dict:
+    """The remote outcomes as the grader's StepOutcome objects; probe bytes are checked and
+    decoded here, as a local probe file is."""
+    from .supervisor import StepOutcome, read_probe_data
+
+    outcomes = {}
+    with tempfile.TemporaryDirectory(prefix="grading-data-") as scratch:
+        for key, entry in plain.items():
+            index, kind = int(key), str(entry.get("kind"))
+            if kind == "data":
+                path = Path(scratch) / f"{index}.npz"
+                path.write_bytes(bytes(entry.get("npz", b"")))
+                try:
+                    outcomes[index] = StepOutcome("data", data=read_probe_data(path, max_bytes))
+                except Exception as error:  # noqa: BLE001 - broken or forged bytes
+                    outcomes[index] = StepOutcome("malformed", f"{type(error).__name__}: {error}")
+            elif kind == "report":
+                report = entry.get("report")
+                outcomes[index] = StepOutcome("report", data=report if isinstance(report, dict)
+                                              else {"failure": "malformed report"})
+            else:
+                outcomes[index] = StepOutcome(kind, str(entry.get("message", "")))
+    return outcomes
+
+
+def grade_on_cluster(grader, notebooks: dict, scheduler: str, progress: bool = True,
+                     on_grade=None, client=None) -> dict:
+    """Grade ``notebooks`` (student -> path) on the Dask cluster at ``scheduler``.
+
+    Returns student -> StudentGrade in the order given.  A student whose task fails on the
+    cluster (a worker lost more often than Dask retries) gets rows with status error and
+    the reason, as an internal grader error.
+    """
+    from distributed import Client, as_completed
+
+    from .grading import StudentGrade
+    from .notebooks import NotebookError, load_notebook
+    from .plan import build_steps
+    from .workers import progress_bar
+
+    own_client = client is None
+    client = client or Client(scheduler, timeout="60s")
+    job = job_for(grader)
+    max_bytes = grader.config.file_size_limit_mb * 2**20
+    results, pending, started = {}, {}, {}
+    bar = progress_bar(len(notebooks), progress, f"grading {grader.assignment.name} on "
+                                                 f"{scheduler}")
+    run_id = uuid.uuid4().hex[:8]
+
+    def finish(grade) -> None:
+        results[grade.student] = grade
+        if on_grade is not None:
+            on_grade(grade)
+        bar.set_postfix_str(f"{grade.student}: {grade.points:g}/{grade.max_points:g}",
+                            refresh=False)
+        bar.update(1)
+
+    try:
+        for student, path in notebooks.items():
+            started[student] = time.monotonic()
+            try:
+                nb = load_notebook(path, where=Path(path).name)
+            except NotebookError as error:
+                from .grading import _other_notebooks
+
+                message = str(error) + _other_notebooks(Path(path))
+                finish(StudentGrade(student, grader.all_rows(student, "error", message), 0.0))
+                continue
+            steps, lost = build_steps(grader.assignment, nb, grader.seeds, grader.params_for)
+            future = client.submit(run_steps, job, steps, pure=False,
+                                   key=f"grade-{run_id}-{len(pending)}")
+            pending[future] = (student, steps, lost)
+        for future in as_completed(list(pending)):
+            student, steps, lost = pending.pop(future)
+            try:
+                remote = future.result()
+                outcomes = outcomes_from(remote["outcomes"], max_bytes)
+                rows = [grader._judge(student, check, steps, outcomes, lost)
+                        for check in grader.assignment.checks]
+                grade = StudentGrade(student, rows, float(remote.get("seconds", 0.0)),
+                                     str(remote.get("output", "")))
+                if remote.get("startup_failure"):
+                    grade.internal_error = str(remote["startup_failure"])
+            except Exception as error:  # noqa: BLE001 - the cluster failed, not the student
+                message = f"internal grader error (cluster): {type(error).__name__}: {error}"
+                grade = StudentGrade(student, grader.all_rows(student, "error", message))
+                grade.internal_error = message
+            finish(grade)
+    finally:
+        bar.close()
+        if own_client:
+            client.close()
+    return {student: results[student] for student in notebooks}

@@ -1,0 +1,315 @@
+"""Grade submissions: run each one's code in a student process, judge its data here.
+
+For each submission the grader
+
+1. builds the steps from the trusted source notebook and the student's solution cells
+   (:mod:`course.plan`), with every check at seed 0 (the notebook's case) and at the run's
+   fresh seeds (drawn with :mod:`secrets` once per grading run, the same for everyone);
+2. runs them in a separate process (:mod:`course.supervisor` starts and watches
+   :mod:`course.student_process`), in a fresh folder, with a memory limit, a wall-clock
+   limit per cell and per check, and a limit per submission; when that process dies or
+   hangs in a step, the step is charged and a new process resumes after it;
+3. judges each probe's data in this process: ``check.verdict(params, data, **options)``
+   recomputes its own reference from the parameters this process drew.  Whatever the
+   student's process did (patching torch, shadowing checkers, printing "Passed!"), only its
+   data reaches the verdict.
+
+A check passes when every seed passes; its status is then ``passed``, else the first
+problem in seed order: ``failed`` (wrong result, the student's exception, an undefined
+name, malformed data), ``timeout`` (a wall-clock limit) or ``error`` (the process died or
+ran out of memory, or the notebook could not be read).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import GradingConfig
+from .notebooks import NotebookError, load_notebook
+from .plan import Assignment, GradedCheck, build_steps, plain_kwargs
+from .supervisor import StepRunner
+
+STATUSES = ("passed", "failed", "error", "timeout")
+
+
+class GraderError(Exception):
+    """The grader itself cannot grade (bad source notebook, no such device, broken setup)."""
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class CheckResult:
+    """One row of the grade sheet."""
+
+    student: str
+    check: str
+    points: float
+    max_points: float
+    status: str
+    message: str
+
+
+@dataclass
+class StudentGrade:
+    """Everything graded for one student."""
+
+    student: str
+    results: list[CheckResult]
+    seconds: float = 0.0
+    output: str = ""  # what the student's code printed (capped), for the TA
+    internal_error: str | None = None  # set when the grader, not the student, failed
+
+    @property
+    def points(self) -> float:
+        return sum(r.points for r in self.results)
+
+    @property
+    def max_points(self) -> float:
+        return sum(r.max_points for r in self.results)
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when available, else ``cpu``; ``cuda`` without a GPU is an error."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise GraderError("--device cuda, but torch sees no CUDA device on this machine")
+    return device
+
+
+def draw_seeds(fresh: int) -> list[int]:
+    """Seed 0 (the notebook's case) and ``fresh`` seeds no one can predict."""
+    return [0] + [secrets.randbelow(2**31 - 2) + 1 for _ in range(fresh)]
+
+
+# --------------------------------------------------------------------------- grader
+
+
+class Grader:
+    """Grades submissions of one assignment with one configuration, device and seed list."""
+
+    def __init__(self, assignment: Assignment, config: GradingConfig, device: str,
+                 seeds: list[int], sys_path: tuple = ()):
+        import importlib
+
+        self.assignment, self.config, self.device = assignment, config, device
+        self.seeds, self.sys_path = list(seeds), [str(p) for p in sys_path]
+        sys.path[:0] = [p for p in self.sys_path if p not in sys.path]
+        try:
+            facade = importlib.import_module(assignment.facade)
+            self.checks = dict(facade.CHECKS)
+        except Exception as error:  # noqa: BLE001
+            raise GraderError(f"cannot import {assignment.facade}.CHECKS: {error}") from error
+        unknown = {c.checker for c in assignment.checks if c.checker} - set(self.checks)
+        if unknown:
+            raise GraderError(f"{assignment.notebook_path} calls checkers that "
+                              f"{assignment.facade}.CHECKS lacks: {sorted(unknown)}")
+        self._params: dict = {}
+        self._mpl_cache = _matplotlib_cache()
+
+    def params_for(self, check: GradedCheck, seed: int) -> dict:
+        """The probe's parameters, drawn here (plain JSON, checked by a round trip)."""
+        key = (check.checker, seed)
+        if key not in self._params:
+            params = self.checks[check.checker].make_params(seed, self.device)
+            self._params[key] = json.loads(json.dumps(params))
+        return json.loads(json.dumps(self._params[key]))
+
+    # ----------------------------------------------------------------- one student
+
+    def grade(self, student: str, notebook_path: str | Path) -> StudentGrade:
+        """Grade one submission; never raises for anything the submission contains."""
+        started = time.monotonic()
+        try:
+            nb = load_notebook(notebook_path, where=Path(notebook_path).name)
+        except NotebookError as error:
+            message = str(error) + _other_notebooks(Path(notebook_path))
+            return StudentGrade(student, self.all_rows(student, "error", message),
+                                time.monotonic() - started)
+        steps, lost = build_steps(self.assignment, nb, self.seeds, self.params_for)
+        folder = Path(tempfile.mkdtemp(prefix="grading-"))
+        try:
+            work, out = folder / "work", folder / "out"
+            work.mkdir()
+            out.mkdir()
+            self._prepare_work_folder(work)
+            runner = StepRunner(steps, work, out, self.config, self.device,
+                                self.assignment.facade, self.sys_path)
+            outcomes = runner.run()
+            results = [self._judge(student, check, steps, outcomes, lost)
+                       for check in self.assignment.checks]
+            grade = StudentGrade(student, results, time.monotonic() - started,
+                                 runner.output.text())
+            if runner.startup_failure:
+                grade.internal_error = runner.startup_failure
+            return grade
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def all_rows(self, student: str, status: str, message: str) -> list[CheckResult]:
+        """The same status and message for every check (a notebook that could not run)."""
+        return [CheckResult(student, c.grade_id, 0, c.points, status, message)
+                for c in self.assignment.checks]
+
+    def _prepare_work_folder(self, work: Path) -> None:
+        """Files next to the source notebook (data the setup cells read), and a font cache."""
+        for item in self.assignment.notebook_path.parent.iterdir():
+            if item.suffix == ".ipynb" or item.name.startswith("."):
+                continue
+            target = work / item.name
+            if item.is_dir():
+                shutil.copytree(item, target, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(item, target)
+        mpl = work / ".matplotlib"
+        mpl.mkdir()
+        if self._mpl_cache:
+            for font_list in Path(self._mpl_cache).glob("fontlist-*.json"):
+                shutil.copy2(font_list, mpl / font_list.name)
+
+    # ----------------------------------------------------------------- verdicts
+
+    def _judge(self, student, check, steps, outcomes, lost) -> CheckResult:
+        """The row for one check: the first seed that does not pass decides."""
+        if check.checker is None:
+            status, message = self._judge_cell(check, steps, outcomes, lost)
+        else:
+            status, message = "passed", ""
+            for step in (s for s in steps if s.get("check") == check.grade_id):
+                status, text = self._judge_probe(check, step, outcomes.get(step["id"]), steps,
+                                                 outcomes, lost)
+                if status != "passed":
+                    message = _case(check, step) + text
+                    break
+                message = message or text
+        if status != "passed":
+            message = _with_hints(message, self.device)
+        limit = self.config.message_limit_chars
+        if len(message) > limit:
+            message = message[:limit - 15] + " [... cut]"
+        points = check.points if status == "passed" else 0
+        return CheckResult(student, check.grade_id, points, check.points, status, message)
+
+    def _judge_probe(self, check, step, outcome, steps, outcomes, lost) -> tuple[str, str]:
+        config = self.config
+        if outcome is None:
+            return "error", "the check did not run (the student process ended before it)"
+        if outcome.kind == "timeout":
+            return "timeout", (f"did not finish within {config.check_timeout_s:g} s "
+                               f"(an infinite loop, or far too slow?)")
+        if outcome.kind == "total":
+            return "timeout", (f"the submission used up its time limit "
+                               f"({config.student_timeout_s:g} s) before this check")
+        if outcome.kind == "memory":
+            return "error", (f"stopped: used more than {config.memory_limit_mb} MiB of "
+                             f"memory")
+        if outcome.kind == "died":
+            return "error", f"the student process died during this check ({outcome.message})"
+        if outcome.kind == "malformed":
+            return "failed", f"malformed probe data: {outcome.message}"
+        if outcome.kind == "report":
+            report = outcome.data
+            if "undefined" in report:
+                return "failed", self._undefined(check, str(report["undefined"]), steps,
+                                                 outcomes, lost)
+            text = str(report.get("failure", "the probe failed"))
+            if "allocat" in text or "MemoryError" in text:
+                text += f"\n  note: each submission may use {config.memory_limit_mb} MiB"
+            return "failed", text
+        return self._verdict(check, step, outcome.data)
+
+    def _verdict(self, check, step, data) -> tuple[str, str]:
+        from support.checking import CheckFailure
+
+        try:
+            summary = self.checks[check.checker].verdict(step["params"], data,
+                                                         **plain_kwargs(check))
+        except CheckFailure as failure:
+            return "failed", str(failure)
+        except Exception as error:  # noqa: BLE001 - data the verdict could not read
+            return "failed", f"malformed probe data ({type(error).__name__}: {error})"
+        return "passed", str(summary or "passed")
+
+    def _undefined(self, check, name, steps, outcomes, lost) -> str:
+        """Why a notebook name a check needs does not exist: the last cell before the check
+        that should have bound it (missing, raised, timed out...)."""
+        text = f"{check.checker} failed: `{name}` is not defined when this check runs"
+        order = [cell.grade_id for cell in self.assignment.cells]
+        here = order.index(check.grade_id)
+        before = [g for g in self.assignment.definers.get(name, []) if order.index(g) < here]
+        if before:
+            reason = self._cell_problem(before[-1], steps, outcomes, lost)
+            text += f"\n  {reason}" if reason else \
+                f"\n  hint: cell {before[-1]} should define `{name}`"
+        return text
+
+    def _cell_problem(self, gid, steps, outcomes, lost) -> str:
+        if gid in lost:
+            return lost[gid]
+        for step in steps:
+            if step["kind"] == "code" and step["cell"] == gid:
+                outcome = outcomes.get(step["id"])
+                if outcome is None:
+                    return f"cell {gid} did not run"
+                if outcome.kind == "error":
+                    return f"cell {gid} raised {outcome.message}"
+                if outcome.kind in ("timeout", "total"):
+                    return f"cell {gid} did not finish within {self.config.cell_timeout_s:g} s"
+                if outcome.kind in ("died", "memory"):
+                    return f"cell {gid} stopped the process ({outcome.kind}: {outcome.message})"
+        return ""
+
+    def _judge_cell(self, check, steps, outcomes, lost) -> tuple[str, str]:
+        """A graded solution cell: passes when it runs without an error."""
+        problem = self._cell_problem(check.solution_cell, steps, outcomes, lost)
+        if not problem:
+            return "passed", f"cell {check.grade_id} ran without error"
+        return ("timeout" if "did not finish" in problem else "failed"), problem
+
+
+def _other_notebooks(path: Path) -> str:
+    """' (found instead: hw4 (1).ipynb)' when the student handed in a misnamed notebook."""
+    if path.exists():
+        return ""
+    found = sorted(p.name for folder in (path.parent, path.parent.parent) if folder.is_dir()
+                   for p in folder.glob("*.ipynb"))
+    return f" (found instead: {', '.join(found[:5])})" if found else ""
+
+
+def _case(check: GradedCheck, step: dict) -> str:
+    if step["seed"] == 0:
+        return ""
+    return (f"[hidden case, seed {step['seed']}: reproduce with "
+            f"{check.call_text()[:-1]}, seed={step['seed']})]\n")
+
+
+def _with_hints(message: str, device: str) -> str:
+    """Add what a student needs to know about where grading ran."""
+    if device == "cpu" and ("CUDA" in message or "NVIDIA" in message):
+        message += ("\n  note: grading ran on the CPU; do not hard-code .cuda() or 'cuda': "
+                    "put new tensors on the device of the inputs (x.device)")
+    elif "same device" in message:
+        message += (f"\n  note: grading ran on {device}; put new tensors on the device of "
+                    f"the inputs (x.device)")
+    return message
+
+
+def _matplotlib_cache() -> str | None:
+    """This machine's matplotlib cache folder (its font list spares each process a rebuild)."""
+    try:
+        import matplotlib
+
+        return matplotlib.get_cachedir()
+    except Exception:  # noqa: BLE001 - no matplotlib: the student process builds its own
+        return None

@@ -1,0 +1,138 @@
+"""``make release``: source/<a>/ -> release/<a>/ for every assignment.
+
+For each assignment, in order:
+1. execute the source notebook with its solutions; stop, naming the cell, if a cell fails or
+   an autograded test cell would not get full points;
+2. run ``nbgrader generate_assignment`` to write the student stub into release/<a>/;
+3. copy the ``support`` package next to it, so the release folder is all a student needs;
+4. verify the stub carries no solution or hidden-test text;
+5. print a summary: graded cells, autograded and manual points, number of stubs.
+
+Usage: python -m course.release [ASSIGNMENT ...] [--root DIR] [--no-execute] [--keep-executed DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from .config import ROOT, assignments
+from .execute import SourceNotebookError, execute_notebook, test_cell_problems
+
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+STUBS = ("YOUR CODE HERE", "YOUR ANSWER HERE")
+
+
+def check_source(root: Path, assignment: str, keep: Path | None = None) -> float:
+    """Run the solved source notebook; raise SourceNotebookError if it would not score fully.
+
+    With ``keep``, the executed notebook is written there (for tests and timing reports).
+    """
+    path = root / "source" / assignment / f"{assignment}.ipynb"
+    nb, durations = execute_notebook(path)
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        for index, seconds in durations.items():
+            nb.cells[index].metadata["seconds"] = round(seconds, 3)
+        nbformat.write(nb, str(keep / f"{assignment}.ipynb"))
+    problems = test_cell_problems(nb)
+    if problems:
+        raise SourceNotebookError(f"{path}: test cells would lose points:\n  "
+                                  + "\n  ".join(problems))
+    return sum(durations.values())
+
+
+def generate(root: Path, assignment: str) -> Path:
+    """nbgrader generate_assignment, then the support package copied beside the stub."""
+    nbgrader = Path(sys.executable).with_name("nbgrader")
+    subprocess.run([str(nbgrader), "generate_assignment", assignment, "--force",
+                    "--log-level=WARN"], cwd=root, check=True)
+    target = root / "release" / assignment
+    shutil.rmtree(target / "support", ignore_errors=True)
+    shutil.copytree(root / "support", target / "support",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return target
+
+
+def leaks(release_dir: Path) -> list[str]:
+    """Files under release_dir that contain solution or hidden-test markers."""
+    found = []
+    for path in sorted(release_dir.rglob("*")):
+        if path.is_file() and path.suffix in (".ipynb", ".py", ".md", ".txt"):
+            text = path.read_text(errors="replace")
+            found += [f"{path}: {m}" for m in MARKERS if m in text]
+    return found
+
+
+def summary(release_dir: Path, assignment: str) -> dict:
+    """Graded cells, autograded points, manual points and stubs of a released notebook."""
+    nb = nbformat.read(str(release_dir / f"{assignment}.ipynb"), as_version=4)
+    auto = manual = graded = stubs = 0
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        stubs += sum(cell.source.count(s) for s in STUBS)
+        if not (meta.get("grade") or meta.get("task")):
+            continue
+        graded += 1
+        points = float(meta.get("points", 0))
+        is_autograded_test = cell.cell_type == "code" and not meta.get("solution")
+        if is_autograded_test:
+            auto += points
+        else:
+            manual += points
+    return {"assignment": assignment, "graded_cells": graded, "autograded_points": auto,
+            "manual_points": manual, "stubs": stubs}
+
+
+def release(root: Path, names: list[str], execute: bool = True,
+            keep: Path | None = None) -> list[dict]:
+    """Release each assignment in ``names``; returns the summary rows."""
+    rows = []
+    for assignment in names:
+        seconds = check_source(root, assignment, keep) if execute else None
+        target = generate(root, assignment)
+        found = leaks(target)
+        if found:
+            raise SourceNotebookError("release leaks solutions:\n  " + "\n  ".join(found))
+        row = summary(target, assignment)
+        row["source_seconds"] = seconds
+        rows.append(row)
+        print(format_row(row), flush=True)
+    return rows
+
+
+def format_row(row: dict) -> str:
+    ran = "" if row["source_seconds"] is None else f", source ran in {row['source_seconds']:.0f} s"
+    return (f"{row['assignment']}: {row['graded_cells']} graded cells, "
+            f"{row['autograded_points']:g} autograded + {row['manual_points']:g} manual points, "
+            f"{row['stubs']} stubs{ran}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("assignments", nargs="*")
+    parser.add_argument("--root", type=Path, default=ROOT)
+    parser.add_argument("--no-execute", action="store_true",
+                        help="skip running the source notebooks (for quick iterations only)")
+    parser.add_argument("--keep-executed", type=Path, default=None,
+                        help="also write the executed source notebooks (with cell timings) here")
+    args = parser.parse_args(argv)
+    names = args.assignments or assignments(args.root)
+    try:
+        release(args.root.resolve(), names, execute=not args.no_execute, keep=args.keep_executed)
+    except SourceNotebookError as error:
+        print(f"make release: FAILED\n{error}", file=sys.stderr)
+        return 1
+    except subprocess.CalledProcessError as error:
+        print(f"make release: nbgrader failed: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

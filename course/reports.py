@@ -1,0 +1,107 @@
+"""What a grading run writes: the grade sheet, Gradescope files, and the terminal summary.
+
+* ``grades/<a>.csv``: one row per student per check (``CSV_COLUMNS``); messages on one line
+  so that any LMS import or spreadsheet reads them;
+* ``grades/<a>/<student>/results.json``: Gradescope's autograder format (``tests[]`` with
+  name, score, max_score, status, output, visibility; top-level score), uploadable as is;
+  next to it ``student_output.txt``, what the student's code printed (for the TA);
+* ``grades/<a>-run.json``: how the run was made (seeds, device, limits), to reproduce it.
+
+Messages come from verdicts and never contain the source of hidden tests.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+CSV_COLUMNS = ("student_id", "check", "points", "max_points", "status", "message")
+
+
+def number(value: float):
+    """2.0 -> 2 (an int), 1.5 -> 1.5: points as a TA writes them."""
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def one_line(message: str) -> str:
+    return " | ".join(line.strip() for line in str(message).splitlines() if line.strip())
+
+
+def write_csv(path: Path, grades) -> Path:
+    """The grade sheet, students in the given order, checks in notebook order."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for grade in grades:
+            for row in grade.results:
+                writer.writerow([row.student, row.check, number(row.points),
+                                 number(row.max_points), row.status, one_line(row.message)])
+    return path
+
+
+def read_csv(path: Path) -> list[dict]:
+    """The rows of a grade sheet as dicts (for tests and scripts)."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def gradescope_results(grade, labels: dict | None = None) -> dict:
+    """One student's results in Gradescope's autograder format."""
+    labels = labels or {}
+    tests = []
+    for number_, row in enumerate(grade.results, start=1):
+        output = row.message if row.status == "passed" else f"{row.status}: {row.message}"
+        tests.append({
+            "name": labels.get(row.check, row.check),
+            "number": str(number_),
+            "score": number(row.points),
+            "max_score": number(row.max_points),
+            "status": "passed" if row.status == "passed" else "failed",
+            "output": output,
+            "visibility": "visible",
+        })
+    return {
+        "score": number(grade.points),
+        "execution_time": int(round(grade.seconds)),
+        "output": summary_line(grade),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+
+
+def write_gradescope(folder: Path, grade, labels: dict | None = None) -> Path:
+    """``<folder>/<student>/results.json`` (and the student's output next to it)."""
+    target = folder / grade.student
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / "results.json"
+    path.write_text(json.dumps(gradescope_results(grade, labels), indent=2) + "\n",
+                    encoding="utf-8")
+    (target / "student_output.txt").write_text(grade.output, encoding="utf-8")
+    return path
+
+
+def summary_line(grade) -> str:
+    """'alice: 23/27 points (8 passed, 1 failed)'."""
+    counts: dict[str, int] = {}
+    for row in grade.results:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    detail = ", ".join(f"{n} {status}" for status, n in counts.items())
+    line = f"{grade.student}: {number(grade.points)}/{number(grade.max_points)} points ({detail})"
+    if grade.internal_error:
+        line += f"  GRADER ERROR: {grade.internal_error}"
+    return line
+
+
+def write_reports(grades_dir: Path, assignment: str, grades, run_info: dict,
+                  labels: dict | None = None) -> list[Path]:
+    """Write every file of a run; returns their paths (CSV first)."""
+    grades_dir = Path(grades_dir)
+    written = [write_csv(grades_dir / f"{assignment}.csv", grades)]
+    written += [write_gradescope(grades_dir / assignment, g, labels) for g in grades]
+    run_path = grades_dir / f"{assignment}-run.json"
+    run_path.write_text(json.dumps(run_info, indent=2, default=str) + "\n", encoding="utf-8")
+    written.append(run_path)
+    return written

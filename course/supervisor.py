@@ -1,0 +1,363 @@
+"""Run one submission's steps in student processes, within limits, and collect the results.
+
+:class:`StepRunner` starts ``python -m course.student_process`` (:func:`wrap_command` is the
+one place a sandbox wraps that command) in the submission's work folder, sends it the plan,
+and follows its events (:mod:`course.student_process` documents the protocol):
+
+* each step has a wall-clock limit from its ``start`` event (a cell: ``cell_timeout_s``, a
+  probe: ``check_timeout_s``); the whole submission has ``student_timeout_s``;
+* memory: RLIMIT_AS set by the process itself on CPU runs, and here a watchdog on its
+  resident memory on every device (CUDA needs far more address space than memory);
+* what the process prints is kept, bounded (:class:`OutputLog`), never parsed;
+* when the process hangs, dies or passes a limit in a step, the step is charged (a probe
+  also costs that check's other seeds) and a new process resumes after it: the code cells
+  run again, the probes already done do not.
+
+The result of each step is a :class:`StepOutcome`, read from the files the process wrote,
+as untrusted data (size limits, npz members stored plainly, never pickle).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import ROOT, GradingConfig
+
+MAX_REPORT_BYTES = 2**20
+MAX_LOG_BYTES = 2**18  # output kept per student (then only its last 64 KiB)
+
+
+def wrap_command(argv: list[str]) -> list[str]:
+    """The command that starts a student process; the one place a sandbox plugs in.
+
+    Today the process runs as the grader's user with resource limits only.  A sandbox
+    (bubblewrap: read-only system, no network, private /tmp, only its work folder writable)
+    wraps ``argv`` here.
+    """
+    return list(argv)
+
+
+@dataclass
+class StepOutcome:
+    """What became of one step: ok / error (code), data / report / malformed (probe),
+    or timeout / died / memory / total (the process was stopped during it)."""
+
+    kind: str
+    message: str = ""
+    data: dict = field(default_factory=dict)
+
+
+class StepRunner:
+    """Runs a submission's steps in student processes, restarting after a crash or hang."""
+
+    def __init__(self, steps: list[dict], work: Path, out: Path, config: GradingConfig,
+                 device: str, facade: str, sys_path=()):
+        self.config, self.device, self.facade = config, device, facade
+        self.sys_path = [str(p) for p in sys_path]
+        self.steps = {step["id"]: step for step in steps}
+        self.order = [step["id"] for step in steps]
+        self.work, self.out, self.output = work, out, OutputLog()
+        self.outcomes: dict[int, StepOutcome] = {}
+        self.startup_failure: str | None = None
+        self.deadline = time.monotonic() + self.config.student_timeout_s
+
+    def pending_probes(self) -> list[int]:
+        return [i for i in self.order
+                if self.steps[i]["kind"] == "probe" and i not in self.outcomes]
+
+    def run(self) -> dict[int, StepOutcome]:
+        """Run until every probe has an outcome; returns the outcome of each step that ran."""
+        first = True
+        while self.pending_probes():
+            child = ChildProcess(self, self._plan())
+            child.run()
+            for index in child.done:
+                self.outcomes.setdefault(index, self._read_result(index))
+            if child.end == "finished":
+                self._charge_pending(StepOutcome("malformed", "the probe left no result"))
+            elif child.end == "total":
+                self._charge_pending(StepOutcome("total", child.describe_end()))
+            elif child.current is not None:  # stopped in a step: charge it, then resume
+                self._charge(child.current, StepOutcome(child.end, child.describe_end()))
+                first = False
+                continue
+            elif child.ready and child.done:  # stopped between steps after some progress
+                continue
+            else:  # stopped before running any step
+                why = f"the student process {child.describe_end()}"
+                if first and not child.ready:
+                    self.startup_failure = why  # no student code ran yet: the grader's fault
+                self._charge_pending(StepOutcome("died", why))
+            break
+        return self.outcomes
+
+    def _charge_pending(self, outcome: StepOutcome) -> None:
+        for index in self.pending_probes():
+            self.outcomes[index] = StepOutcome(outcome.kind, outcome.message)
+
+    def _charge(self, index: int, outcome: StepOutcome) -> None:
+        """Record the step the process stopped in; a stopped probe costs its other seeds."""
+        self.outcomes[index] = outcome
+        step = self.steps[index]
+        if step["kind"] == "probe":
+            for other in self.pending_probes():
+                if self.steps[other].get("check") == step["check"]:
+                    self.outcomes[other] = StepOutcome(outcome.kind, outcome.message)
+
+    def _plan(self) -> dict:
+        config = self.config
+        skip = [i for i, o in self.outcomes.items()
+                if self.steps[i]["kind"] == "probe" or o.kind not in ("ok", "error")]
+        device = self.device
+        return {
+            "facade": self.facade,
+            "device": device,
+            "outdir": str(self.out),
+            "sys_path": self.sys_path,
+            "skip": skip,
+            "limits": {
+                "address_space_bytes": (config.memory_limit_mb * 2**20
+                                        if device == "cpu" and config.address_space_limit
+                                        else None),
+                "gpu_memory_bytes": config.memory_limit_mb * 2**20,
+                "file_size_bytes": config.file_size_limit_mb * 2**20,
+            },
+            "steps": [self.steps[i] for i in self.order],
+        }
+
+    def _read_result(self, index: int) -> StepOutcome:
+        """A step's result file, read as untrusted data."""
+        step = self.steps[index]
+        report_path, data_path = self.out / f"{index}.json", self.out / f"{index}.npz"
+        if step["kind"] == "probe" and data_path.exists():
+            try:
+                return StepOutcome("data", data=read_probe_data(
+                    data_path, self.config.file_size_limit_mb * 2**20))
+            except Exception as error:  # noqa: BLE001 - a forged or broken file
+                return StepOutcome("malformed", f"{type(error).__name__}: {error}")
+        try:
+            if report_path.stat().st_size > MAX_REPORT_BYTES:
+                raise ValueError("report too large")
+            report = json.loads(report_path.read_text())
+            if not isinstance(report, dict):
+                raise ValueError("report is not an object")
+        except Exception as error:  # noqa: BLE001
+            kind = "error" if step["kind"] == "code" else "malformed"
+            return StepOutcome(kind, f"no readable result ({type(error).__name__})")
+        if step["kind"] == "code":
+            return StepOutcome("ok") if report.get("ok") is True else \
+                StepOutcome("error", str(report.get("error", "unknown error")))
+        return StepOutcome("report", data=report)
+
+
+def read_probe_data(path: Path, max_bytes: int) -> dict:
+    """Decode a probe's .npz, refusing anything but plain stored members of bounded size."""
+    from support.transport import decode
+
+    if path.stat().st_size > max_bytes:
+        raise ValueError(f"probe data larger than {max_bytes} bytes")
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if info.compress_type != zipfile.ZIP_STORED or info.file_size > max_bytes:
+                raise ValueError("probe data is not a plain .npz archive")
+    return decode(path.read_bytes())
+
+
+class ChildProcess:
+    """One student process: start it, follow its events, stop it at a limit."""
+
+    def __init__(self, runner: StepRunner, plan: dict):
+        self.runner, self.config, self.plan = runner, runner.config, plan
+        self.ready, self.finished = False, False
+        self.current: int | None = None
+        self.done: list[int] = []
+        self.end = ""  # finished / timeout / total / memory / died
+        self.returncode: int | None = None
+
+    def command(self, events_fd: int) -> list[str]:
+        isolated = ["-P"] if sys.version_info >= (3, 11) else []
+        return wrap_command([sys.executable, *isolated, "-m", "course.student_process",
+                             "--events-fd", str(events_fd)])
+
+    def environment(self) -> dict:
+        """A small, fixed environment: nothing of the TA's (tokens, keys) leaks in."""
+        work = str(self.runner.work)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": work, "TMPDIR": work,
+            "LANG": "C.UTF-8", "PYTHONIOENCODING": "utf-8", "PYTHONPATH": str(ROOT),
+            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": str(self.runner.work / ".matplotlib"), "TQDM_DISABLE": "1",
+            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+        }
+        for name in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "SYSTEMROOT"):
+            if name in os.environ:
+                env[name] = os.environ[name]
+        return env
+
+    def run(self) -> None:
+        read_fd, write_fd = os.pipe()
+        try:
+            proc = subprocess.Popen(
+                self.command(write_fd), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, cwd=self.runner.work, env=self.environment(),
+                pass_fds=(write_fd,), start_new_session=True)
+        finally:
+            os.close(write_fd)
+        threading.Thread(target=_feed, args=(proc.stdin, json.dumps(self.plan).encode()),
+                         daemon=True).start()
+        try:
+            self._follow(proc, read_fd, proc.stdout.fileno())
+        finally:
+            os.close(read_fd)
+            _kill_group(proc)
+            proc.stdout.close()
+            self.returncode = proc.returncode
+
+    def _follow(self, proc: subprocess.Popen, events_fd: int, output_fd: int) -> None:
+        """Read events and output until the process ends or passes a limit."""
+        config, runner = self.config, self.runner
+        limit = time.monotonic() + config.startup_timeout_s
+        self._buffer, open_fds, exited_at = b"", {events_fd, output_fd}, None
+        while True:
+            exited = proc.poll() is not None
+            now = time.monotonic()
+            exited_at = exited_at or (now if exited else None)
+            if not exited and now >= min(limit, runner.deadline):
+                self.end = "total" if runner.deadline <= limit else "timeout"
+                return
+            if not exited and _resident_bytes(proc.pid) > config.memory_limit_mb * 2**20:
+                self.end = "memory"
+                return
+            wait = 0 if exited else min(0.2, limit - now)
+            readable = select.select(list(open_fds), [], [], wait)[0] if open_fds else []
+            for fd in readable:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    open_fds.discard(fd)
+                elif fd == output_fd:
+                    runner.output.add(chunk)
+                else:
+                    limit = self._events(chunk, limit)
+            if exited and (not readable or now - exited_at > 1):  # 1 s: what it left
+                self.end = "finished" if self.finished else "died"
+                return
+            if not open_fds and not exited:
+                time.sleep(0.05)
+
+    def _events(self, chunk: bytes, limit: float) -> float:
+        """Handle the complete event lines received so far; returns the new deadline."""
+        *lines, rest = (self._buffer + chunk).split(b"\n")
+        self._buffer = rest[-65536:]
+        for line in lines:
+            limit = self._event(line, limit)
+        return limit
+
+    def _event(self, line: bytes, limit: float) -> float:
+        """Update the state from one event line; returns the new deadline."""
+        config, steps = self.config, self.runner.steps
+        try:
+            event = json.loads(line)
+            kind, index = event.get("event"), event.get("step")
+        except (ValueError, AttributeError):
+            return limit  # not ours: the student wrote to the pipe
+        now = time.monotonic()
+        if kind == "ready":
+            self.ready = True
+            return now + config.cell_timeout_s
+        if kind == "start" and index in steps:
+            self.current = index
+            step_limit = config.check_timeout_s if steps[index]["kind"] == "probe" \
+                else config.cell_timeout_s
+            return now + step_limit
+        if kind == "done" and index == self.current:
+            self.done.append(index)
+            self.current = None
+            return now + config.cell_timeout_s
+        if kind == "finished" and self.current is None:
+            self.finished = True
+            return now + config.cell_timeout_s
+        return limit
+
+    def describe_end(self) -> str:
+        if self.end == "timeout":
+            phase = "step" if self.ready else "start-up (imports)"
+            return f"did not finish its {phase} in time"
+        if self.end == "total":
+            return f"used up the submission's {self.config.student_timeout_s:g} s"
+        if self.end == "memory":
+            return f"used more than {self.config.memory_limit_mb} MiB of memory"
+        code = self.returncode
+        if code is not None and code < 0:
+            try:
+                how = f"was killed by {signal.Signals(-code).name}"
+            except ValueError:
+                how = f"was killed by signal {-code}"
+        else:
+            how = f"exited with code {code}"
+        tail = self.runner.output.last_lines(300)
+        return how + (f"; its last output: {tail}" if tail else "")
+
+
+def _feed(stream, blob: bytes) -> None:
+    try:
+        stream.write(blob)
+        stream.close()
+    except OSError:
+        pass  # the process ended before reading its plan; the grader sees it end
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """Stop the student process and anything it started (its own session)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
+def _resident_bytes(pid: int) -> int:
+    """Resident memory of a process (Linux /proc; 0 where unavailable)."""
+    try:
+        with open(f"/proc/{pid}/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class OutputLog:
+    """What the student's processes printed: the start, and the end, of bounded size."""
+
+    def __init__(self, head_bytes: int = MAX_LOG_BYTES, tail_bytes: int = 2**16):
+        self.head, self.tail, self.dropped = bytearray(), bytearray(), 0
+        self.head_bytes, self.tail_bytes = head_bytes, tail_bytes
+
+    def add(self, chunk: bytes) -> None:
+        room = max(0, self.head_bytes - len(self.head))
+        self.head += chunk[:room]
+        self.tail += chunk[room:]
+        extra = len(self.tail) - self.tail_bytes
+        if extra > 0:
+            del self.tail[:extra]
+            self.dropped += extra
+
+    def text(self) -> str:
+        cut = f"\n[... {self.dropped} bytes of output not kept ...]\n" if self.dropped else ""
+        return (bytes(self.head).decode("utf-8", "replace") + cut
+                + bytes(self.tail).decode("utf-8", "replace"))
+
+    def last_lines(self, chars: int) -> str:
+        """The end of the output, on one line, without the grader's step markers."""
+        text = bytes((self.head + self.tail)[-4 * chars:]).decode("utf-8", "replace")
+        lines = [line.strip() for line in text.splitlines()
+                 if line.strip() and not line.startswith("[grader]")]
+        return " | ".join(lines)[-chars:]

@@ -1,0 +1,180 @@
+"""The authoritative grading path as a pytest run: one test item per student per check.
+
+    pytest grader_tests --submissions submitted --assignment hw4_pytorch_regularization \\
+        --device auto
+
+grades every ``<submissions>/<student>/<a>/<a>.ipynb`` (every folder of ``<submissions>`` is
+a student, even one without the notebook) with :class:`course.grading.Grader`, each student
+once, the first time one of their items runs.  At the end it writes ``grades/<a>.csv``,
+``grades/<a>/<student>/results.json`` (Gradescope), ``grades/<a>-run.json`` and the JUnit
+report ``grades/<a>-junit.xml`` (unless ``--junitxml`` says otherwise), and prints one line
+per student.
+
+Exit status: 0 when grading completed, whatever the students scored; non-zero only when the
+grader could not grade (bad options, no source notebook, an internal error).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from course.config import DEVICES, assignments, load_grading_config
+from course.grading import Grader, GraderError, StudentGrade, draw_seeds, resolve_device
+from course.notebooks import NotebookError
+from course.plan import load_assignment
+from course.reports import summary_line, write_reports
+
+RUN = pytest.StashKey["GradingRun"]()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("grading", "grading submissions (grader_tests)")
+    group.addoption("--submissions", default="submitted",
+                    help="folder with one sub-folder per student (default: submitted)")
+    group.addoption("--assignment", default=None,
+                    help="assignment to grade (required when the course has several)")
+    group.addoption("--device", default=None, choices=DEVICES,
+                    help="where student code runs: auto (CUDA when available), cpu, cuda")
+    group.addoption("--grades-dir", default="grades", help="where reports go (default: grades)")
+    group.addoption("--source", default="source", help="folder of source notebooks")
+    group.addoption("--seeds", default=None,
+                    help="comma-separated seeds instead of fresh ones (to reproduce a run)")
+    group.addoption("--check-timeout", type=float, default=None,
+                    help="seconds per check and per cell (default from pyproject.toml)")
+    group.addoption("--memory-limit-mb", type=int, default=None,
+                    help="memory per student process in MiB (default from pyproject.toml)")
+
+
+class GradingRun:
+    """The run's grader, its students, and their grades (each student graded once)."""
+
+    def __init__(self, config: pytest.Config):
+        option = config.option
+        self.name = option.assignment or _only_assignment()
+        self.submissions = Path(option.submissions)
+        self.grades_dir = Path(option.grades_dir)
+        if not self.submissions.is_dir():
+            raise pytest.UsageError(f"no submissions folder {self.submissions}")
+        try:
+            settings = load_grading_config().replace(
+                device=option.device, check_timeout_s=option.check_timeout,
+                cell_timeout_s=option.check_timeout, memory_limit_mb=option.memory_limit_mb)
+            device = resolve_device(settings.device)
+            self.assignment = load_assignment(self.name, option.source)
+            seeds = ([int(s) for s in option.seeds.split(",")] if option.seeds
+                     else draw_seeds(settings.fresh_seeds))
+            self.grader = Grader(self.assignment, settings, device, seeds)
+        except (NotebookError, GraderError, ValueError) as error:
+            raise pytest.UsageError(f"cannot grade {self.name}: {error}") from None
+        self.students = sorted(p.name for p in self.submissions.iterdir()
+                               if p.is_dir() and not p.name.startswith("."))
+        self.grades: dict[str, StudentGrade] = {}
+        self.student_failures = 0
+        self.started = time.time()
+
+    def notebook(self, student: str) -> Path:
+        return self.submissions / student / self.name / f"{self.name}.ipynb"
+
+    def row(self, student: str, check: str):
+        if student not in self.grades:
+            self.grades[student] = self._grade(student)
+        return next(r for r in self.grades[student].results if r.check == check)
+
+    def _grade(self, student: str) -> StudentGrade:
+        try:
+            return self.grader.grade(student, self.notebook(student))
+        except Exception as error:  # noqa: BLE001 - a grader bug must not stop the class
+            message = f"internal grader error: {type(error).__name__}: {error}"
+            grade = StudentGrade(student, self.grader.all_rows(student, "error", message))
+            grade.internal_error = message
+            return grade
+
+    @property
+    def internal_errors(self) -> list[str]:
+        return [f"{g.student}: {g.internal_error}" for g in self.grades.values()
+                if g.internal_error]
+
+    def write(self) -> list[Path]:
+        grades = [self.grades[s] for s in self.students if s in self.grades]
+        labels = {c.grade_id: f"{c.grade_id}: {c.call_text()}" for c in self.assignment.checks}
+        info = {
+            "assignment": self.name, "device": self.grader.device, "seeds": self.grader.seeds,
+            "settings": dataclasses.asdict(self.grader.config),
+            "students": len(grades), "started": time.ctime(self.started),
+            "finished": time.ctime(), "command": sys.argv,
+            "reproduce": f"--seeds {','.join(map(str, self.grader.seeds))}",
+        }
+        return write_reports(self.grades_dir, self.name, grades, info, labels)
+
+
+def _only_assignment() -> str:
+    names = assignments()
+    if len(names) != 1:
+        raise pytest.UsageError(f"--assignment is required (one of {', '.join(names)})")
+    return names[0]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config.option, "numprocesses", None) or hasattr(config, "workerinput"):
+        raise pytest.UsageError("grader_tests grades in one process: drop -n")
+    run = GradingRun(config)
+    config.stash[RUN] = run
+    if not getattr(config.option, "xmlpath", None):
+        config.option.xmlpath = str(run.grades_dir / f"{run.name}-junit.xml")
+    if config.option.tbstyle == "auto":
+        config.option.tbstyle = "no"  # the short summary and the grade lines say it all
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "submission_check" not in metafunc.fixturenames:
+        return
+    run = metafunc.config.stash[RUN]
+    pairs = [(s, c.grade_id) for s in run.students for c in run.assignment.checks]
+    metafunc.parametrize("submission_check", pairs, ids=[f"{s}-{c}" for s, c in pairs])
+
+
+@pytest.fixture(scope="session")
+def grading_run(pytestconfig, record_testsuite_property) -> GradingRun:
+    run = pytestconfig.stash[RUN]
+    record_testsuite_property("assignment", run.name)
+    record_testsuite_property("device", run.grader.device)
+    record_testsuite_property("seeds", ",".join(map(str, run.grader.seeds)))
+    return run
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
+    run = session.config.stash.get(RUN, None)
+    if run is None or not run.grades:
+        return  # nothing graded (e.g. --collect-only): leave earlier reports alone
+    run.written = run.write()
+    only_students_failed = session.testsfailed == run.student_failures
+    if exitstatus == pytest.ExitCode.TESTS_FAILED and only_students_failed \
+            and not run.internal_errors:
+        session.exitstatus = pytest.ExitCode.OK
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    run = config.stash.get(RUN, None)
+    if run is None:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section(f"grades: {run.name} on {run.grader.device}, "
+                             f"seeds {run.grader.seeds}")
+    for student in run.students:
+        if student in run.grades:
+            write(summary_line(run.grades[student]))
+    for path in getattr(run, "written", [])[:1] + [Path(config.option.xmlpath)]:
+        write(f"wrote {path}")
+    if getattr(run, "written", None):
+        write(f"wrote {run.grades_dir / run.name}/<student>/results.json")
+    if 0 < len(run.grades) < len(run.students):
+        write(f"note: only {len(run.grades)} of {len(run.students)} students were graded in "
+              f"this run; the reports hold only them", yellow=True)
+    for error in run.internal_errors:
+        write(f"GRADER ERROR {error}", red=True)

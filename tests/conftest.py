@@ -1,0 +1,69 @@
+"""Shared fixtures: a scratch copy of the course, released once per test run.
+
+Building a release executes every source notebook (tens of seconds), so it is done once
+and shared between pytest-xdist workers through a lock file in pytest's shared temp folder.
+Tests that change a course work in their own copy (``course_copy``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from filelock import FileLock
+
+REPO = Path(__file__).resolve().parent.parent
+COURSE_FILES = ("source", "support", "nbgrader_config.py", "pyproject.toml")
+
+
+def copy_course(dest: Path) -> Path:
+    """A course directory at ``dest`` with the repo's source, support and configuration."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in COURSE_FILES:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def run(cmd, cwd, check=True, timeout=900) -> subprocess.CompletedProcess:
+    """Run a command, capturing its output; on failure the assertion shows both streams."""
+    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{cmd} exited {result.returncode}\n--- stdout\n{result.stdout}"
+                             f"\n--- stderr\n{result.stderr}")
+    return result
+
+
+def nbgrader(*args, cwd, check=True) -> subprocess.CompletedProcess:
+    """The venv's nbgrader command, run in a course directory."""
+    exe = Path(sys.executable).with_name("nbgrader")
+    return run([str(exe), *args], cwd=cwd, check=check)
+
+
+@pytest.fixture
+def course_copy(tmp_path) -> Path:
+    return copy_course(tmp_path / "course")
+
+
+@pytest.fixture(scope="session")
+def released_course(tmp_path_factory, worker_id) -> Path:
+    """A course copy after ``python -m course.release`` (sources executed and kept)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if worker_id != "master" else base
+    root = shared / "released_course"
+    with FileLock(str(shared / "released_course.lock")):
+        if not (root / "release.log").exists():
+            shutil.rmtree(root, ignore_errors=True)
+            copy_course(root)
+            result = run([sys.executable, "-m", "course.release", "--root", str(root),
+                          "--keep-executed", str(root / "executed")], cwd=REPO, check=False)
+            if result.returncode != 0:
+                pytest.fail(f"make release failed:\n{result.stdout}\n{result.stderr}")
+            (root / "release.log").write_text(result.stdout)
+    return root

@@ -1,0 +1,55 @@
+"""course.reports: the CSV grade sheet, Gradescope's results.json, the summary lines."""
+
+import csv
+import json
+
+from course.grading import CheckResult, StudentGrade
+from course.reports import (CSV_COLUMNS, gradescope_results, read_csv, summary_line,
+                            write_reports)
+
+
+def grade(student="ada", internal_error=None):
+    rows = [CheckResult(student, "loss_tests", 2, 2, "passed", "loss matches"),
+            CheckResult(student, "build_tests", 0, 3, "failed",
+                        "test_build failed: output shape\n  expected: (5, 1)\n  observed: (5,)"),
+            CheckResult(student, "loop_tests", 0, 1.5, "timeout", "did not finish within 60 s")]
+    return StudentGrade(student, rows, seconds=12.4, output="hello\n",
+                        internal_error=internal_error)
+
+
+def test_csv_rows(tmp_path):
+    paths = write_reports(tmp_path, "hw", [grade("ada"), grade("bo")], {"seeds": [0, 5]})
+    assert paths[0] == tmp_path / "hw.csv"
+    with open(paths[0], newline="") as handle:
+        assert tuple(next(csv.reader(handle))) == CSV_COLUMNS
+    rows = read_csv(paths[0])
+    assert len(rows) == 6
+    assert rows[1] == {"student_id": "ada", "check": "build_tests", "points": "0",
+                       "max_points": "3", "status": "failed",
+                       "message": "test_build failed: output shape | expected: (5, 1) | "
+                                  "observed: (5,)"}
+    assert rows[2]["max_points"] == "1.5"
+    assert json.loads((tmp_path / "hw-run.json").read_text())["seeds"] == [0, 5]
+    assert (tmp_path / "hw" / "bo" / "student_output.txt").read_text() == "hello\n"
+
+
+def test_gradescope_format(tmp_path):
+    write_reports(tmp_path, "hw", [grade()], {}, labels={"loss_tests": "loss_tests: f(x)"})
+    results = json.loads((tmp_path / "hw" / "ada" / "results.json").read_text())
+    assert results["score"] == 2 and results["visibility"] == "visible"
+    assert results["execution_time"] == 12
+    assert [t["name"] for t in results["tests"]] == ["loss_tests: f(x)", "build_tests",
+                                                    "loop_tests"]
+    for test in results["tests"]:
+        assert set(test) == {"name", "number", "score", "max_score", "status", "output",
+                             "visibility"}
+        assert test["status"] in ("passed", "failed") and test["visibility"] == "visible"
+    assert results["tests"][1]["output"].startswith("failed: test_build failed: output shape\n")
+    assert results["tests"][2]["output"].startswith("timeout: ")
+    assert sum(t["score"] for t in results["tests"]) == results["score"]
+
+
+def test_summary_line():
+    assert summary_line(grade()) == "ada: 2/6.5 points (1 passed, 1 failed, 1 timeout)"
+    assert "GRADER ERROR: boom" in summary_line(grade(internal_error="boom"))
+    assert gradescope_results(grade())["output"] == summary_line(grade())

@@ -1,0 +1,92 @@
+"""Each setting in nbgrader_config.py, and what goes wrong without it.
+
+The executed source notebooks come from the shared release fixture (real kernels); nbgrader's
+own grading function (``determine_grade``) and preprocessor (``IgnorePattern``) score them.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import nbformat
+import pytest
+from jupyter_client.kernelspec import KernelSpecManager
+from nbgrader.preprocessors import IgnorePattern
+from nbgrader.utils import determine_grade
+
+from course.config import assignments, nbgrader_setting
+from tests.conftest import REPO
+
+ASSIGNMENTS = assignments()
+
+
+def executed(released_course, assignment):
+    return nbformat.read(str(released_course / "executed" / f"{assignment}.ipynb"), 4)
+
+
+def graded_test_cells(nb):
+    meta = lambda c: c.metadata.get("nbgrader", {})  # noqa: E731
+    return [c for c in nb.cells
+            if c.cell_type == "code" and meta(c).get("grade") and not meta(c).get("solution")]
+
+
+def grade_after(nb, pattern):
+    """Scores of the test cells after nbgrader's IgnorePattern with ``pattern`` (None: off)."""
+    nb = copy.deepcopy(nb)
+    if pattern is not None:
+        nb, _ = IgnorePattern(pattern=pattern, enabled=True).preprocess(nb, {})
+    return {c.metadata["nbgrader"]["grade_id"]: determine_grade(c)[0] for c in graded_test_cells(nb)}
+
+
+def test_ignore_pattern_keeps_full_marks_that_stderr_noise_would_zero(released_course):
+    nb = executed(released_course, "hw4_pytorch_regularization")
+    without = grade_after(nb, None)
+    with_pattern = grade_after(nb, nbgrader_setting("IgnorePattern", "pattern"))
+    full = {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"])
+            for c in graded_test_cells(nb)}
+    assert with_pattern == full
+    zeroed = {k for k in full if without[k] == 0}
+    assert zeroed, "expected tqdm output in the training-loop test cells"
+    assert nbgrader_setting("IgnorePattern", "enabled") is True
+
+
+@pytest.mark.parametrize("text, benign", [
+    ("\n", True),
+    ("100%|##########| 7/7 [00:00<00:00, 2033.19it/s]", True),
+    ("  0%|          | 0/7 [00:00<?, ?it/s]", True),
+    ("/x/torch/nn/modules/module.py:1: UserWarning: something\n  warnings.warn(", True),
+    ("Traceback (most recent call last):\n  File ...\nValueError: bad", False),
+    ("my own debugging line", False),
+])
+def test_ignore_pattern_matches_noise_only(text, benign):
+    assert bool(re.search(nbgrader_setting("IgnorePattern", "pattern"), text)) is benign
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_timeout_leaves_room_for_the_slowest_cell_on_a_loaded_machine(released_course,
+                                                                     assignment):
+    nb = executed(released_course, assignment)
+    slowest = max(c.metadata.get("seconds", 0) for c in nb.cells if c.cell_type == "code")
+    timeout = nbgrader_setting("Execute", "timeout")
+    # The fixture ran under the test suite's own load; grading machines may be 5x slower.
+    assert timeout >= 5 * slowest, f"slowest cell {slowest:.1f} s vs timeout {timeout} s"
+
+
+@pytest.mark.parametrize("folder", ["source", "release"])
+def test_notebook_kernel_exists_where_grading_runs(folder):
+    specs = KernelSpecManager().find_kernel_specs()
+    configured = nbgrader_setting("Execute", "kernel_name")
+    assert configured in specs
+    for assignment in ASSIGNMENTS:
+        path = REPO / folder / assignment / f"{assignment}.ipynb"
+        assert nbformat.read(str(path), 4).metadata.kernelspec.name == configured
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_test_cells_end_without_a_value_nbgrader_could_read_as_partial_credit(
+        released_course, assignment):
+    nb = executed(released_course, assignment)
+    for cell in graded_test_cells(nb):
+        kinds = {o.output_type for o in cell.outputs}
+        assert "execute_result" not in kinds, cell.metadata["nbgrader"]["grade_id"]
