@@ -2,19 +2,29 @@
 #   make release                 source/ -> release/ (executes every source notebook first)
 #   make test                    the whole test suite
 #   make autograde ASSIGNMENT=a  nbgrader autograde of submitted/*/a  -> autograded/
+#                                (WORKERS=n students at a time; default: one per core)
 #   make grade ASSIGNMENT=a      grader_tests on submitted/*/a       -> grades/
+#                                (WORKERS=n warm workers, default one per core;
+#                                 SCHEDULER=tcp://host:8786 grades on a Dask cluster)
+#   make bench                   grading speed: stock nbgrader vs make grade (BENCH_N=20)
 #   make feedback ASSIGNMENT=a   nbgrader generate_feedback            -> feedback/
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# nbgrader runs alembic by name: the venv's scripts come first on PATH.
+export PATH := $(abspath $(BIN)):$(PATH)
 ASSIGNMENT ?= hw4_pytorch_regularization
 DEVICE ?= auto
 SUBMISSIONS ?= submitted
 PYTEST_WORKERS ?= 2
+WORKERS ?=
+SCHEDULER ?=
+GRADE_ARGS ?=
+BENCH_N ?= 20
 
-.PHONY: venv release test autograde grade feedback clean
+.PHONY: venv release test autograde grade feedback bench clean
 
 venv: $(STAMP)
 
@@ -31,10 +41,13 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --junitxml=test-results.xml
 
 autograde: $(STAMP)
-	$(BIN)/nbgrader autograde $(ASSIGNMENT)
+	$(BIN)/python -m course.parallel_autograde $(ASSIGNMENT) $(if $(WORKERS),--workers $(WORKERS))
 
 grade: $(STAMP)
-	$(BIN)/python -m pytest grader_tests --submissions $(SUBMISSIONS) --assignment $(ASSIGNMENT) --device $(DEVICE)
+	$(BIN)/python -m pytest grader_tests --submissions $(SUBMISSIONS) --assignment $(ASSIGNMENT) --device $(DEVICE) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(GRADE_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m course.bench --students $(BENCH_N)
 
 feedback: $(STAMP)
 	$(BIN)/nbgrader generate_feedback $(ASSIGNMENT)

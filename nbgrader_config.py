@@ -3,12 +3,11 @@ tests/test_nbgrader_config.py that shows what goes wrong without it."""
 
 import os
 
-from jupyter_core.paths import jupyter_runtime_dir
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades,
                                     IgnorePattern, LimitOutput, SaveAutoGrades)
 
-from course.autograde import HideHiddenTests, SandboxedExecute
+from course.autograde import HideHiddenTests, SandboxedExecute, drop_submitted_links
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
@@ -19,11 +18,11 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 # in the "course-sandbox" kernel (course/sandbox_kernel.py; `make venv` installs its
 # kernelspec into .venv), whatever kernel the notebook's metadata names (they all keep
 # "python3", which `make release` uses to run the source notebooks).  The sandbox has no
-# network, so the kernel talks over ZMQ IPC sockets, at an absolute path in the Jupyter
-# runtime folder (`make autograde` gives each run a private one).
+# network, so the kernel talks over ZMQ IPC sockets, at a path of its own in the Jupyter
+# runtime folder (course.autograde.SandboxKernelManager; `make autograde` gives each run a
+# private runtime folder).
 c.Execute.kernel_name = "course-sandbox"
 c.KernelManager.transport = "ipc"
-c.KernelManager.ip = os.path.join(jupyter_runtime_dir(), "kernel-ipc")
 
 # nbgrader's Execute, hardened (course/autograde.py): a cell that kills or hangs the kernel
 # (os._exit, a segfault, an infinite loop that ignores interrupts) scores 0 with the reason
@@ -33,6 +32,10 @@ c.Autograde.autograde_preprocessors = [
     SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
     AssignLatePenalties, CheckCellMetadata,
 ]
+
+# nbgrader copies a submission as root, following symlinks (a submitted link to
+# source/ would bring the solutions along): remove links and special files first.
+c.Autograde.pre_convert_hook = drop_submitted_links
 
 # Feedback shows scores, outputs and failure messages, but not the hidden tests' source
 # (stock nbgrader renders test cells in full, and a traceback quotes the failing line).

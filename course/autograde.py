@@ -27,11 +27,15 @@ from __future__ import annotations
 import copy
 import os
 import re
+import uuid
 
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.paths import jupyter_runtime_dir
+from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Integer, Unicode
+from traitlets import Integer, Unicode, default
 
 from .notebooks import BEGIN_HIDDEN, END_HIDDEN
 from .sandbox import UID_BASE, reap, sanitize
@@ -50,8 +54,30 @@ def _is_test_cell(cell) -> bool:
         and not meta.get("solution")
 
 
+class SandboxKernelManager(AsyncKernelManager):
+    """jupyter_client's kernel manager with ZMQ over IPC sockets at an absolute path of the
+    kernel's own, ``<runtime dir>/kernel-<random>-ipc-<port>`` (the sandboxed kernel has no
+    network).  jupyter_client's own default for IPC is a relative path, which the kernel
+    and nbgrader would resolve in two different working directories; and a path unique to
+    each kernel keeps kernels started side by side (``make autograde WORKERS=n``) apart."""
+
+    @default("transport")
+    def _default_transport(self):
+        return "ipc"
+
+    @default("ip")
+    def _default_ip(self):
+        if self.transport == "ipc":
+            return os.path.join(jupyter_runtime_dir(), f"kernel-{uuid.uuid4().hex[:12]}-ipc")
+        return super()._ip_default()
+
+
 class SandboxedExecute(Execute):
     """nbgrader's Execute that charges a dead or hung kernel to the cell, not the notebook."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
+        super().__init__(*args, **kwargs)
 
     max_kernel_restarts = Integer(
         3, help="Kernel restarts per notebook after a cell killed or hung the kernel; "
@@ -67,7 +93,6 @@ class SandboxedExecute(Execute):
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
-        self._started: set[int] = set()
         self._ran: list[int] = []
         self._killers: set[int] = set()
         path = (resources or {}).get("metadata", {}).get("path")
@@ -98,17 +123,16 @@ class SandboxedExecute(Execute):
                 if failed is not None:
                     return start
             for index in range(start, len(self.nb.cells)):
+                code = self.nb.cells[index].cell_type == "code"
+                if code and self._ran and not run_sync(self.km.is_alive)():
+                    return self._charge_previous(index)
                 try:
                     self.preprocess_cell(self.nb.cells[index], resources, index)
                 except (DeadKernelError, CellTimeoutError) as error:
                     return self._charge(index, error)
-                if self.nb.cells[index].cell_type == "code":
+                if code:
                     self._ran.append(index)
         return None
-
-    def process_message(self, msg, cell, cell_index):
-        self._started.add(cell_index)  # the kernel took the request: the cell began
-        return super().process_message(msg, cell, cell_index)
 
     def _charge(self, index: int, error: Exception) -> int:
         """Record why the kernel stopped in the cell responsible; where to resume."""
@@ -122,21 +146,23 @@ class SandboxedExecute(Execute):
                 "re-run, then grading went on after this cell"))
             self.log.warning("%s: cell %d hung the kernel; restarted it", who, index)
             return index + 1
-        if index in self._started or not self._ran:
-            self._killers.add(index)
-            cell.outputs.append(_error(
-                "DeadKernelError", "the kernel died while this cell ran (os._exit(), exit(), "
-                "a crash such as a segmentation fault, or too much memory); the kernel "
-                "was restarted and the earlier cells re-run, then grading went on after "
-                "this cell"))
-            self.log.warning("%s: cell %d killed the kernel; restarted it", who, index)
-            return index + 1
-        previous = self._ran[-1]  # it died between cells: the one before did it
+        self._killers.add(index)
+        cell.outputs.append(_error(
+            "DeadKernelError", "the kernel died while this cell ran (os._exit(), a crash "
+            "such as a segmentation fault, or too much memory); the kernel was restarted "
+            "and the earlier cells re-run, then grading went on after this cell"))
+        self.log.warning("%s: cell %d killed the kernel; restarted it", who, index)
+        return index + 1
+
+    def _charge_previous(self, index: int) -> int:
+        """The kernel was dead before cell ``index`` started: the cell before did it (a
+        thread of its own, say, after it returned); ``index`` runs in the new kernel."""
+        previous = self._ran[-1]
         self._killers.add(previous)
         self.nb.cells[previous].outputs.append(_error(
-            "DeadKernelError", "the kernel exited after this cell (exit(), quit() or a "
-                               "crash after the cell returned); it was restarted"))
-        self.log.warning("%s: cell %d stopped the kernel; restarted it", who, previous)
+            "DeadKernelError", "the kernel died after this cell returned (code it left "
+                               "running); it was restarted"))
+        self.log.warning("%s: cell %d stopped the kernel; restarted it", self._who(), previous)
         return index
 
     def _replay(self, upto: int) -> int | None:
@@ -185,6 +211,28 @@ def clean_workdir(path: str) -> list[str]:
         reap(owner)
         return sanitize(path, (os.getuid(), os.getgid()))
     return sanitize(path)
+
+
+def drop_submitted_links(assignment: str, student: str, notebooks=(), **_) -> list[str]:
+    """nbgrader pre-convert hook (autograde): remove symlinks, FIFOs and other special files
+    from ``submitted/<student>/<assignment>`` before nbgrader copies the folder as root.
+
+    nbgrader copies a submission with ``shutil.copy``, which follows symlinks: a submitted
+    ``notes.txt -> /course/source/<a>/<a>.ipynb`` (or a notebook that is such a link) would
+    bring the solutions into the student's autograded folder and feedback; a FIFO would
+    block the copy forever.  (nbgrader runs hooks in the course root.)
+    """
+    folder = os.path.join("submitted", student, assignment)
+    if not os.path.isdir(folder) or os.path.islink(folder):
+        return []
+    removed = sanitize(folder)
+    if removed:
+        import logging
+
+        logging.getLogger("course.autograde").warning(
+            "%s: removed from the submission (not plain files): %s", student,
+            ", ".join(os.path.relpath(p, folder) for p in removed))
+    return removed
 
 
 # --------------------------------------------------------------------------- feedback

@@ -11,7 +11,7 @@ process that waits too long fails its student.  Here every worker has its own gr
 2. ``n`` workers take students from one queue; each student is graded by its own process,
    ``nbgrader autograde <a> --student <id> --CourseDirectory.db_url=sqlite:///<worker db>``,
    so one student's crash or hang costs only that student;
-3. as soon as a student is done, this process (the only writer of the course's gradebook)
+3. as soon as a student is graded, this process (the only writer of the course's gradebook)
    copies that student's submission from the worker's database into ``gradebook.db`` with
    nbgrader's own API (:class:`nbgrader.api.Gradebook`): the student, the submission's
    timestamp and extension, and for each notebook its flags, late penalty, grades (auto,
@@ -23,10 +23,17 @@ run would see (existing manual grades, extensions), and the merged gradebook is 
 pointing at PostgreSQL) would also serialise the writes, but needs a server and a driver on
 every grading machine; SQLite files need nothing.
 
-Timeouts: nbgrader_config.py's ``Execute.timeout`` (per cell) is sized for a loaded machine;
-on top of that each worker's kernel gets ``cores / n`` threads (``OMP_NUM_THREADS``), so
-``n`` kernels do not fight over the cores and a training cell runs as fast as it would alone
-on its share.
+Load and timeouts: nbgrader_config.py's ``Execute.timeout`` (per cell) is sized for a
+loaded machine, and each worker's kernel gets ``cores / n`` threads (``OMP_NUM_THREADS``),
+so ``n`` kernels do not fight over the cores.  Kernels starting side by side on a busy
+machine can take longer than nbclient's 60 s ``startup_timeout`` (measured: "Kernel didn't
+respond in 60 seconds" with two workers on a loaded 2-core machine), so unless
+nbgrader_config.py sets it, it is raised to ``Execute.timeout``.  A student whose
+``nbgrader autograde`` fails anyway (it exits non-zero: nbgrader could not grade, which is
+not a grade) is tried once more; if it fails again it is NOT merged (the course's gradebook
+keeps what it had, rather than a 0 nobody earned), it is listed with its log, and the
+command exits 1.  Running ``make autograde`` again grades just the students not yet in
+``autograded/``.
 
 Usage: python -m course.parallel_autograde ASSIGNMENT [--workers N] [--force] [--root DIR]
 """
@@ -58,6 +65,7 @@ class StudentRun:
     returncode: int
     seconds: float
     log: str
+    attempts: int = 1
 
 
 def submitted_students(root: Path, assignment: str) -> list[str]:
@@ -80,12 +88,22 @@ def copy_database(source: Path, target: Path) -> None:
 
 
 def merge_submission(source_url: str, target_url: str, assignment: str, student: str,
-                     course_id: str) -> None:
-    """Copy one student's submission of ``assignment`` from one gradebook into another."""
-    from nbgrader.api import Gradebook
+                     course_id: str) -> bool:
+    """Copy one student's submission of ``assignment`` from one gradebook into another;
+    False when the source has none (nbgrader skipped the student)."""
+    import warnings
 
-    with Gradebook(source_url, course_id) as src, Gradebook(target_url, course_id) as dst:
-        submission = src.find_submission(assignment, student)
+    from nbgrader.api import Gradebook, MissingEntry
+    from sqlalchemy.exc import SAWarning
+
+    with Gradebook(source_url, course_id) as src, Gradebook(target_url, course_id) as dst, \
+            warnings.catch_warnings():
+        # nbgrader's add_submission triggers SQLAlchemy autoflush warnings (as in autograde)
+        warnings.simplefilter("ignore", SAWarning)
+        try:
+            submission = src.find_submission(assignment, student)
+        except MissingEntry:
+            return False
         person = submission.student
         dst.update_or_create_student(student, first_name=person.first_name,
                                      last_name=person.last_name, email=person.email,
@@ -106,6 +124,7 @@ def merge_submission(source_url: str, target_url: str, assignment: str, student:
                 target.auto_comment = comment.auto_comment
                 target.manual_comment = comment.manual_comment
         dst.db.commit()
+    return True
 
 
 def gradebook_scores(db_url: str, assignment: str, course_id: str) -> dict:
@@ -158,6 +177,9 @@ class ParallelAutograde:
             or "default_course"
         self.database = self.root / "gradebook.db"
         self.main_url = f"sqlite:///{self.database}"
+        self.startup_timeout = None
+        if nbgrader_setting("Execute", "startup_timeout", self.root) is None:
+            self.startup_timeout = nbgrader_setting("Execute", "timeout", self.root)
         self.lock = threading.Lock()
         self.runs: list[StudentRun] = []
 
@@ -181,6 +203,8 @@ class ParallelAutograde:
                    f"--CourseDirectory.db_url=sqlite:///{db_path}"]
         if self.force:
             command.append("--force")
+        if self.startup_timeout:
+            command.append(f"--Execute.startup_timeout={int(self.startup_timeout)}")
         return command + list(self.extra_args)
 
     def environment(self) -> dict:
@@ -205,8 +229,10 @@ class ParallelAutograde:
             for index in range(min(self.workers, len(students))):
                 db_path = scratch / f"worker-{index}.db"
                 copy_database(self.database, db_path)
-                thread = threading.Thread(target=self._worker, args=(todo, db_path, bar),
-                                          daemon=True)
+                runtime = scratch / f"runtime-{index}"
+                runtime.mkdir(mode=0o700)
+                thread = threading.Thread(target=self._worker,
+                                          args=(todo, db_path, runtime, bar), daemon=True)
                 thread.start()
                 threads.append(thread)
             for thread in threads:
@@ -217,27 +243,38 @@ class ParallelAutograde:
         order = {s: i for i, s in enumerate(students)}
         return sorted(self.runs, key=lambda r: order[r.student])
 
-    def _worker(self, todo: queue.Queue, db_path: Path, bar) -> None:
+    def _worker(self, todo: queue.Queue, db_path: Path, runtime: Path, bar) -> None:
         env = self.environment()
+        env["JUPYTER_RUNTIME_DIR"] = str(runtime)  # this worker's kernels' connection files
         while True:
             try:
                 student = todo.get_nowait()
             except queue.Empty:
                 return
-            started = time.monotonic()
-            result = subprocess.run(self.command(student, db_path), cwd=self.root, env=env,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    text=True, errors="replace")
-            log = result.stdout
+            started, log, attempts = time.monotonic(), "", 0
+            while attempts < 2:
+                attempts += 1
+                command = self.command(student, db_path)
+                if attempts > 1 and "--force" not in command:
+                    command.append("--force")
+                result = subprocess.run(command, cwd=self.root, env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True, errors="replace")
+                log += (f"--- attempt {attempts}\n" if attempts > 1 else "") + result.stdout
+                if result.returncode == 0:
+                    break
+            returncode = result.returncode
             with self.lock:  # this process is the only writer of gradebook.db
-                try:
-                    merge_submission(f"sqlite:///{db_path}", self.main_url, self.assignment,
-                                     student, self.course_id)
-                except Exception as error:  # noqa: BLE001 - reported, the class goes on
-                    log += f"\nmerging into gradebook.db failed: {type(error).__name__}: {error}"
-                    result.returncode = result.returncode or 1
-                self.runs.append(StudentRun(student, result.returncode,
-                                            time.monotonic() - started, log))
+                if returncode == 0:
+                    try:
+                        merge_submission(f"sqlite:///{db_path}", self.main_url,
+                                         self.assignment, student, self.course_id)
+                    except Exception as error:  # noqa: BLE001 - reported, the class goes on
+                        log += (f"\nmerging into gradebook.db failed: "
+                                f"{type(error).__name__}: {error}")
+                        returncode = 1
+                self.runs.append(StudentRun(student, returncode, time.monotonic() - started,
+                                            log, attempts))
                 bar.update(1)
 
 
@@ -276,14 +313,19 @@ def main(argv=None) -> int:
     failed = [r for r in runs if r.returncode != 0]
     for run in runs:
         score, top = totals.get(run.student, (None, None))
-        points = f"{score:g}/{top:g} points" if score is not None else "not in the gradebook"
-        print(f"{run.student}: {points} ({run.seconds:.1f} s)"
-              + (f"  nbgrader exited {run.returncode}" if run.returncode else ""))
+        if run.returncode:
+            points = f"NOT GRADED (nbgrader exited {run.returncode}, {run.attempts} attempts)"
+        else:
+            points = f"{score:g}/{top:g} points"
+        print(f"{run.student}: {points} ({run.seconds:.1f} s)")
     for run in failed:
         print(f"--- nbgrader log of {run.student} (last lines)\n"
               + "\n".join(run.log.strip().splitlines()[-15:]), file=sys.stderr)
-    print(f"autograded {len(runs)} students with {workers} workers in "
-          f"{time.monotonic() - started:.1f} s -> {grader.database}")
+    print(f"autograded {len(runs) - len(failed)} of {len(runs)} students with {workers} "
+          f"workers in {time.monotonic() - started:.1f} s -> {grader.database}")
+    if failed:
+        print(f"not graded: {', '.join(r.student for r in failed)}; run it again to grade "
+              f"them (students already in autograded/ are skipped)", file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -14,6 +14,7 @@ Usage: python -m course.release [ASSIGNMENT ...] [--root DIR] [--no-execute] [--
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -47,11 +48,20 @@ def check_source(root: Path, assignment: str, keep: Path | None = None) -> float
     return sum(durations.values())
 
 
+def venv_bin() -> Path:
+    """The folder of this interpreter's scripts (nbgrader, alembic, jupyter)."""
+    return Path(sys.executable).parent
+
+
+def venv_env() -> dict:
+    """The environment with the venv's scripts first on PATH: nbgrader runs alembic by name."""
+    return {**os.environ, "PATH": f"{venv_bin()}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
 def generate(root: Path, assignment: str) -> Path:
     """nbgrader generate_assignment, then the support package copied beside the stub."""
-    nbgrader = Path(sys.executable).with_name("nbgrader")
-    subprocess.run([str(nbgrader), "generate_assignment", assignment, "--force",
-                    "--log-level=WARN"], cwd=root, check=True)
+    subprocess.run([str(venv_bin() / "nbgrader"), "generate_assignment", assignment, "--force",
+                    "--log-level=WARN"], cwd=root, check=True, env=venv_env())
     target = root / "release" / assignment
     shutil.rmtree(target / "support", ignore_errors=True)
     shutil.copytree(root / "support", target / "support",

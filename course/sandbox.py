@@ -65,6 +65,8 @@ log = logging.getLogger("course.sandbox")
 UID_BASE = 2_000_000_000  # + the launcher's pid: a user no file outside the sandbox belongs to
 NOBODY = 65534
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+LIMIT_FIELDS = ("memory_limit_mb", "cpu_time_s", "wall_time_s", "file_size_limit_mb",
+                "max_processes", "max_open_files", "tmp_size_mb")
 OFF_WARNING = ("filesystem isolation is OFF: student code runs without bubblewrap (it can "
                "read the course's files); {why}")
 _STATE: dict = {}
@@ -131,7 +133,8 @@ def sandbox_argv(argv, workdir, extra_ro=(), extra_rw=(), *, hide=(), keep_fds=(
     (``address_space_limit=False``: no RLIMIT_AS).
     """
     config = config or load_sandbox_config()
-    command = [sys.executable, "-m", "course.sandbox",
+    # -I: the caller's working directory (a student's folder) must not shadow our modules
+    command = [sys.executable, "-I", "-m", "course.sandbox",
                "--mode", "bwrap" if sandbox_available(config) else "fallback",
                "--workdir", os.path.abspath(workdir)]
     for flag, pairs in (("--ro", _pairs(extra_ro)), ("--rw", _pairs(extra_rw))):
@@ -145,9 +148,9 @@ def sandbox_argv(argv, workdir, extra_ro=(), extra_rw=(), *, hide=(), keep_fds=(
         command.append("--gpu")
     overrides = {"memory_limit_mb": memory_limit_mb, "file_size_limit_mb": file_size_limit_mb,
                  "cpu_time_s": cpu_time_s, "wall_time_s": wall_time_s}
-    for name, value in overrides.items():
-        if value is not None:
-            command += [f"--{name.replace('_', '-')}", str(int(value))]
+    config = replace(config, **{k: int(v) for k, v in overrides.items() if v is not None})
+    for name in LIMIT_FIELDS:
+        command += [f"--{name.replace('_', '-')}", str(getattr(config, name))]
     if not address_space_limit:
         command.append("--no-address-space-limit")
     return command + ["--", *map(str, argv)]
@@ -230,24 +233,24 @@ def _become(uid: int) -> list[str]:
 
 
 def sandbox_available(config: SandboxConfig | None = None) -> bool:
-    """Whether bubblewrap works here (probed once per process, as the sandbox's user).
+    """Whether student code runs in bubblewrap: enabled in the configuration, and bwrap
+    works here (probed once per process, as the sandbox's user would run it).
 
     When it does not, logs the "filesystem isolation is OFF" warning, once per process.
     """
     config = config or load_sandbox_config()
-    if "available" not in _STATE:
-        why = ""
-        if not config.enabled:
-            why = "[tool.course.sandbox] enabled = false"
-        elif shutil.which("bwrap") is None:
-            why = "bubblewrap is not installed (apt-get install bubblewrap)"
-        else:
-            why = _probe(config)
-        _STATE["available"] = not why
-        _STATE["why"] = why
-        if why:
-            log.warning("WARNING: " + OFF_WARNING.format(why=why))
-    return _STATE["available"]
+    if not config.enabled:
+        why = "[tool.course.sandbox] enabled = false"
+    else:
+        if "probe" not in _STATE:
+            _STATE["probe"] = ("bubblewrap is not installed (apt-get install bubblewrap)"
+                               if shutil.which("bwrap") is None else _probe(config))
+        why = _STATE["probe"]
+    if why and not _STATE.get("warned"):
+        _STATE["warned"] = True
+        log.warning("WARNING: " + OFF_WARNING.format(why=why))
+    _STATE["why"] = why
+    return not why
 
 
 def _probe(config: SandboxConfig) -> str:
@@ -577,7 +580,8 @@ def _exit_like(status: int, mode: str) -> None:
     signum = -status if status < 0 else (status - 128 if mode == "bwrap" and status > 128
                                          else 0)
     if signum in MIRRORED:
-        signal.signal(signum, signal.SIG_DFL)
+        if signum != signal.SIGKILL:
+            signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
         time.sleep(1)
     sys.exit(status if 0 <= status < 256 else 1)
@@ -601,8 +605,8 @@ def _parse(argv):
     parser.add_argument("--keep-fd", type=int, action="append", default=[])
     parser.add_argument("--gpu", action="store_true")
     parser.add_argument("--no-address-space-limit", action="store_true")
-    for name in ("memory-limit-mb", "file-size-limit-mb", "cpu-time-s", "wall-time-s"):
-        parser.add_argument(f"--{name}", type=int, default=None)
+    for name in LIMIT_FIELDS:
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=None)
     parser.add_argument("command", nargs=argparse.REMAINDER)
     return parser.parse_args(argv)
 
@@ -618,11 +622,9 @@ def main(argv=None) -> None:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command or not args.workdir:
         sys.exit("course.sandbox: need --workdir and a command after --")
-    changes = {k: v for k, v in (("memory_limit_mb", args.memory_limit_mb),
-                                 ("file_size_limit_mb", args.file_size_limit_mb),
-                                 ("cpu_time_s", args.cpu_time_s),
-                                 ("wall_time_s", args.wall_time_s)) if v is not None}
-    limits = replace(config, **changes) if changes else config
+    changes = {name: getattr(args, name) for name in LIMIT_FIELDS
+               if getattr(args, name) is not None}
+    limits = replace(config, **changes)
     spec = Spec(command, os.path.abspath(args.workdir), ro=[tuple(p) for p in args.ro],
                 rw=[tuple(p) for p in args.rw], hide=args.hide, keep_fds=args.keep_fd,
                 gpu=args.gpu, address_space_limit=not args.no_address_space_limit,

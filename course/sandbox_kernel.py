@@ -13,15 +13,13 @@ which runs ``python -m ipykernel_launcher -f {connection_file}`` through
   writable.  The notebooks in it are hidden (seen as unreadable): during autograde they
   hold the hidden tests;
 * the kernel talks to nbgrader over ZMQ's ``ipc`` transport: the sandbox has no network,
-  so the TCP loopback of the parent is out of reach.  nbgrader_config.py sets
-  ``c.KernelManager.transport = "ipc"`` and ``c.KernelManager.ip = <runtime>/kernel-ipc``
-  (an absolute path: jupyter_client's default, a relative one, would resolve against two
-  different working directories); the sockets are ``<runtime>/kernel-ipc-<port>``.  The
-  kernel sees, at the runtime folder's path, a private folder
-  ``<runtime>/<connection file name>-sandbox`` holding a copy of its connection file and
-  its sockets; outside, a symlink at each socket path points into it.  No other file of
-  the runtime folder (other kernels' connection files) is visible to it; ``make
-  autograde`` also gives each run a runtime folder of its own;
+  so the TCP loopback of the parent is out of reach.  The sockets are
+  ``<runtime>/kernel-<random>-ipc-<port>`` (:class:`course.autograde.SandboxKernelManager`,
+  which nbgrader_config.py selects).  The kernel sees, at the runtime folder's path, a
+  private folder ``<runtime>/<connection file name>-sandbox`` holding a copy of its
+  connection file and its sockets; outside, a symlink at each socket path points into it.
+  No other file of the runtime folder (other kernels' connection files) is visible to it;
+  ``make autograde`` also gives each run a runtime folder of its own;
 * interrupts arrive as messages (``interrupt_mode: message``): the kernel runs in a session
   of its own, out of reach of a signal to our process group.
 
@@ -53,7 +51,9 @@ def kernelspec() -> dict:
     """kernel.json of the sandboxed kernel ("python" is replaced by jupyter_client with the
     interpreter that runs nbgrader, i.e. the virtual environment's)."""
     return {
-        "argv": ["python", "-m", "course.sandbox_kernel", "-f", "{connection_file}"],
+        # -I: the working directory is the student's folder, where nbgrader also copies
+        # the files they submitted: a submitted course/sandbox_kernel.py must not load here
+        "argv": ["python", "-I", "-m", "course.sandbox_kernel", "-f", "{connection_file}"],
         "display_name": "Python 3 (course sandbox)",
         "language": "python",
         "interrupt_mode": "message",
@@ -113,9 +113,9 @@ def launch(connection_file: str, kernel_args: list[str]) -> int:
     with open(connection_file) as handle:
         info = json.load(handle)
     if info.get("transport") != "ipc" or not os.path.isabs(info.get("ip", "")):
-        sys.exit("course.sandbox_kernel: the sandboxed kernel has no network: set "
-                 "c.KernelManager.transport = 'ipc' and c.KernelManager.ip to an absolute "
-                 "path in nbgrader_config.py")
+        sys.exit("course.sandbox_kernel: the sandboxed kernel has no network: it needs "
+                 "ZMQ over IPC at an absolute path (course.autograde.SandboxKernelManager, "
+                 "or c.KernelManager.transport = 'ipc' and an absolute c.KernelManager.ip)")
     sockets = socket_paths(info)
     where = os.path.dirname(info["ip"])  # the kernel sees its private folder here
     stem = os.path.splitext(os.path.basename(connection_file))[0]

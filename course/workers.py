@@ -29,6 +29,7 @@ seeds and parameters are the grader's, drawn once).
 
 from __future__ import annotations
 
+import atexit
 import copy
 import json
 import os
@@ -42,10 +43,18 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from pathlib import Path
 
 MODULE = "course.student_process"
 MAX_MESSAGE = 2**20
+_RUNNING: "weakref.WeakSet[Zygote]" = weakref.WeakSet()  # stopped at exit (e.g. a Dask worker's)
+
+
+@atexit.register
+def _stop_all() -> None:
+    for zygote in list(_RUNNING):
+        zygote.close()
 
 
 # --------------------------------------------------------------------------- grader side
@@ -100,20 +109,31 @@ class Zygote:
         self.peak_rss_kb = 0       # the zygote's own peak resident memory
         self.child_peak_rss_kb = 0  # the largest student process it forked
         self.cold_fallbacks = 0
+        self.startup_seconds = 0.0
 
     # ----------------------------------------------------------------- life cycle
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None and self.sock is not None
 
-    def start(self, env: dict, cwd: Path) -> None:
-        """Start the zygote with the environment a student process gets (its own folder)."""
+    def start(self, env: dict, cwd: Path, fonts: str | None = None) -> None:
+        """Start the zygote with the environment a student process in ``cwd`` gets, moved to
+        a folder of the zygote's own (``cwd`` in any value becomes that folder).  The
+        matplotlib font list comes from ``cwd/.matplotlib`` or ``fonts``."""
         self.close()
+        started = time.monotonic()
         self.folder = Path(tempfile.mkdtemp(prefix="grading-worker-"))
-        mpl = Path(cwd) / ".matplotlib"
-        if mpl.is_dir():
-            shutil.copytree(mpl, self.folder / ".matplotlib")
+        mpl = self.folder / ".matplotlib"
+        if (Path(cwd) / ".matplotlib").is_dir():
+            shutil.copytree(Path(cwd) / ".matplotlib", mpl)
+        else:
+            mpl.mkdir()
+            for font_list in Path(fonts).glob("fontlist-*.json") if fonts else ():
+                shutil.copy2(font_list, mpl / font_list.name)
         zygote_env = {k: v.replace(str(cwd), str(self.folder)) for k, v in env.items()}
+        # torch.cuda.is_available() by NVML, which does not initialise CUDA: a CUDA context
+        # made before fork() is unusable in the children
+        zygote_env["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.log = tempfile.TemporaryFile()
         isolated = ["-P"] if sys.version_info >= (3, 11) else []
@@ -128,6 +148,7 @@ class Zygote:
         finally:
             theirs.close()
         self.sock, self.starts = ours, self.starts + 1
+        _RUNNING.add(self)
         message = self._receive(self.startup_timeout)
         if not message or message.get("event") != "ready":
             error = self._stderr_tail()
@@ -135,9 +156,16 @@ class Zygote:
             raise ZygoteError(f"the warm worker did not start ({message or 'no answer'})"
                               + (f": {error}" if error else ""))
         self.peak_rss_kb = max(self.peak_rss_kb, int(message.get("max_rss_kb", 0)))
+        self.startup_seconds += time.monotonic() - started
+
+    def prestart(self, fonts: str | None = None) -> None:
+        """Start now (not at the first student), with a student process's environment."""
+        template = Path(tempfile.gettempdir()) / "grading-worker-template"
+        self.start(student_environment(template), template, fonts)
 
     def close(self) -> None:
         """Stop the zygote (its children are stopped by the grader, or die with it)."""
+        _RUNNING.discard(self)
         if self.sock is not None:
             self.sock.close()
             self.sock = None
@@ -272,13 +300,41 @@ def _is_student_command(argv) -> bool:
 # --------------------------------------------------------------------------- pool
 
 
+def student_environment(work: Path) -> dict:
+    """The environment the grader gives a student process working in ``work``."""
+    from types import SimpleNamespace
+
+    from .supervisor import ChildProcess
+
+    return ChildProcess.environment(SimpleNamespace(runner=SimpleNamespace(work=Path(work))))
+
+
+def grade_class(grader, notebooks: dict, workers: int = 0, scheduler: str | None = None,
+                progress: bool = True, on_grade=None) -> tuple[dict, dict]:
+    """Grade ``notebooks`` (student -> notebook path): on a Dask cluster when ``scheduler``
+    is given (:mod:`course.distributed_grading`), else with ``workers`` warm workers here
+    (0: one per core).  Returns (student -> StudentGrade, statistics of the run)."""
+    stats: dict = {}
+    if scheduler:
+        from .distributed_grading import grade_on_cluster
+
+        started = time.monotonic()
+        grades = grade_on_cluster(grader, notebooks, scheduler, progress, on_grade)
+        stats.update(scheduler=scheduler, seconds=time.monotonic() - started)
+        return grades, stats
+    grades = grade_all(grader, notebooks, workers or os.cpu_count() or 1, progress, on_grade,
+                       stats)
+    return grades, stats
+
+
 def grade_all(grader, notebooks: dict, workers: int, progress: bool = True,
-              on_grade=None) -> dict:
+              on_grade=None, stats: dict | None = None) -> dict:
     """Grade ``notebooks`` (student -> notebook path) with ``workers`` warm workers.
 
     Returns student -> StudentGrade, in the order given.  ``on_grade(grade)`` is called as
     each student finishes (from a worker thread, one at a time).  A grader error for one
-    student becomes that student's rows (status error) and the class goes on.
+    student becomes that student's rows (status error) and the class goes on.  ``stats``
+    (a dict) receives the run's figures: warm-up and grading seconds, peak memory.
     """
     from .grading import StudentGrade
 
@@ -289,15 +345,21 @@ def grade_all(grader, notebooks: dict, workers: int, progress: bool = True,
         todo.put(student)
     results: dict = {}
     lock = threading.Lock()
+    zygotes = [Zygote(grader.assignment.facade, grader.sys_path,
+                      grader.config.startup_timeout_s) for _ in range(workers)]
+    ready = threading.Barrier(workers + 1)
     bar = progress_bar(len(students), progress, f"grading {grader.assignment.name}")
-    stats = {"zygotes": [], "seconds": 0.0}
 
-    def work() -> None:
-        zygote = Zygote(grader.assignment.facade, grader.sys_path,
-                        grader.config.startup_timeout_s)
+    def work(zygote: Zygote) -> None:
         mine = copy.copy(grader)
         mine.launcher = zygote.launch
         try:
+            try:
+                zygote.prestart(getattr(grader, "_mpl_cache", None))
+            except ZygoteError:
+                pass  # started again at the first student (and reported there if it fails)
+            finally:
+                ready.wait()
             while True:
                 try:
                     student = todo.get_nowait()
@@ -307,7 +369,7 @@ def grade_all(grader, notebooks: dict, workers: int, progress: bool = True,
                     grade = mine.grade(student, notebooks[student])
                 except Exception as error:  # noqa: BLE001 - a grader bug must not stop the class
                     message = f"internal grader error: {type(error).__name__}: {error}"
-                    grade = StudentGrade(student, grader._all(student, "error", message))
+                    grade = StudentGrade(student, grader.all_rows(student, "error", message))
                     grade.internal_error = message
                 with lock:
                     results[student] = grade
@@ -318,24 +380,27 @@ def grade_all(grader, notebooks: dict, workers: int, progress: bool = True,
                     bar.update(1)
         finally:
             zygote.close()
-            with lock:
-                stats["zygotes"].append(zygote)
 
     started = time.monotonic()
-    threads = [threading.Thread(target=work, daemon=True, name=f"grading-worker-{i}")
-               for i in range(workers)]
+    threads = [threading.Thread(target=work, args=(z,), daemon=True, name=f"grading-worker-{i}")
+               for i, z in enumerate(zygotes)]
     for thread in threads:
         thread.start()
+    ready.wait()
+    warm = time.monotonic()
+    bar.reset()  # the ETA counts from here, not from the warm-up
     for thread in threads:
         thread.join()
     bar.close()
-    grade_all.last_stats = {  # for the benchmark
-        "workers": workers, "seconds": time.monotonic() - started,
-        "zygote_peak_rss_kb": max((z.peak_rss_kb for z in stats["zygotes"]), default=0),
-        "child_peak_rss_kb": max((z.child_peak_rss_kb for z in stats["zygotes"]), default=0),
-        "zygote_starts": sum(z.starts for z in stats["zygotes"]),
-        "cold_fallbacks": sum(z.cold_fallbacks for z in stats["zygotes"]),
-    }
+    if stats is not None:
+        stats.update({
+            "workers": workers, "students": len(students),
+            "warmup_seconds": warm - started, "grading_seconds": time.monotonic() - warm,
+            "zygote_peak_rss_kb": max(z.peak_rss_kb for z in zygotes),
+            "child_peak_rss_kb": max(z.child_peak_rss_kb for z in zygotes),
+            "zygote_starts": sum(z.starts for z in zygotes),
+            "cold_fallbacks": sum(z.cold_fallbacks for z in zygotes),
+        })
     return {student: results[student] for student in students}
 
 
@@ -370,7 +435,7 @@ def _zygote_main(argv=None) -> None:
     torch.set_num_threads(1)  # before any parallel region: no OpenMP pool to break in forks
     importlib.import_module(args.facade)
     student_process.warm_up(torch)
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
+    if torch.cuda.is_initialized():  # (is_available() itself could touch the driver)
         raise SystemExit("CUDA was initialised before forking; children could not use it")
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)

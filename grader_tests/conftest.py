@@ -60,19 +60,21 @@ class GradingRun:
         self.grades_dir = Path(option.grades_dir)
         if not self.submissions.is_dir():
             raise pytest.UsageError(f"no submissions folder {self.submissions}")
+        self.students = sorted(p.name for p in self.submissions.iterdir()
+                               if p.is_dir() and not p.name.startswith("."))
+        if not self.students:
+            raise pytest.UsageError(f"no student folders in {self.submissions}")
         try:
             settings = load_grading_config().replace(
                 device=option.device, check_timeout_s=option.check_timeout,
                 cell_timeout_s=option.check_timeout, memory_limit_mb=option.memory_limit_mb)
-            device = resolve_device(settings.device)
             self.assignment = load_assignment(self.name, option.source)
+            device = resolve_device(settings.device)
             seeds = ([int(s) for s in option.seeds.split(",")] if option.seeds
                      else draw_seeds(settings.fresh_seeds))
             self.grader = Grader(self.assignment, settings, device, seeds)
         except (NotebookError, GraderError, ValueError) as error:
             raise pytest.UsageError(f"cannot grade {self.name}: {error}") from None
-        self.students = sorted(p.name for p in self.submissions.iterdir()
-                               if p.is_dir() and not p.name.startswith("."))
         self.grades: dict[str, StudentGrade] = {}
         self.student_failures = 0
         self.started = time.time()

@@ -301,7 +301,7 @@ def probe_loss(params: dict, fn, name: str, stable: bool) -> dict:
     for case, (y, y_hat, dtype) in loss_inputs(params, stable).items():
         yt = torch.tensor(y, dtype=DTYPES[dtype], device=device)
         pt = torch.tensor(y_hat, dtype=DTYPES[dtype], device=device, requires_grad=True)
-        what = f"{name}(y, y_hat) with {len(y)} {dtype} labels and predictions"
+        what = f"{name}(y, y_hat) with {len(y)} {str(DTYPES[dtype])[6:]} labels and predictions"
         try:
             out = call_student(what, fn, yt, pt)
         except StudentCodeError as error:
@@ -395,7 +395,7 @@ def verdict_loss(check: str, name: str, params: dict, data: dict, stable: bool) 
     for case in ("f32", "f64"):
         y, y_hat, dtype = cases[case]
         n = len(y)
-        call = f"{name}(y, y_hat) with N = {n} ({dtype})"
+        call = f"{name}(y, y_hat) with N = {n} ({str(DTYPES[dtype])[6:]})"
         value = _check_scalar(check, pd, case, call, name)
         reference = float(np.mean(bce_terms(y, y_hat)))
         if stable:

@@ -10,7 +10,9 @@ training set's pixel mean and standard deviation (one number each, over all pixe
 
 from __future__ import annotations
 
+import importlib.util
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -29,13 +31,30 @@ def model1_parameters():
 
 
 @lru_cache(maxsize=1)
-def _digits_arrays():
-    """(standardised features, labels, permutation, number of training images) as numpy."""
+def bundled_digits():
+    """(pixels (1797, 64), classes (1797,)) of scikit-learn's bundled digits, as numpy.
+
+    Read straight from the data file scikit-learn ships (what ``load_digits`` reads), so that
+    the notebook does not pay for importing scikit-learn (seconds); ``load_digits`` itself
+    is the fallback if the file is not where it used to be.
+    """
+    spec = importlib.util.find_spec("sklearn")
+    path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz" if spec else None
+    if path is not None and path.is_file():
+        table = np.loadtxt(path, delimiter=",")
+        return table[:, :-1], table[:, -1].astype(np.int64)
     import sklearn.datasets
 
     digits = sklearn.datasets.load_digits()
-    x = np.asarray(digits["data"], dtype=np.float64)
-    y = (np.asarray(digits["target"]) < 5).astype(np.float64)
+    return np.asarray(digits["data"], dtype=np.float64), np.asarray(digits["target"])
+
+
+@lru_cache(maxsize=1)
+def _digits_arrays():
+    """(standardised features, labels, permutation, number of training images) as numpy."""
+    pixels, classes = bundled_digits()
+    x = np.asarray(pixels, dtype=np.float64)
+    y = (classes < 5).astype(np.float64)
     order = np.random.default_rng(SPLIT_SEED).permutation(len(x))
     n_train = len(x) // 2
     train = x[order[:n_train]]
@@ -58,7 +77,5 @@ def load_binary_digits():
 
 def digit_images(n: int = 10):
     """The first ``n`` raw 8x8 images and their digit classes, for plotting."""
-    import sklearn.datasets
-
-    digits = sklearn.datasets.load_digits()
-    return digits["images"][:n], digits["target"][:n]
+    pixels, classes = bundled_digits()
+    return pixels[:n].reshape(-1, 8, 8), classes[:n]

@@ -16,10 +16,10 @@ def plot_f_contours(ax=None, limit: float = 5.0):
     import matplotlib.pyplot as plt
 
     ax = ax or plt.gca()
-    xx, yy = np.meshgrid(np.linspace(-limit, limit, 200), np.linspace(-limit, limit, 200))
+    xx, yy = np.meshgrid(np.linspace(-limit, limit, 121), np.linspace(-limit, limit, 121))
     zz = _f(xx, yy)
-    filled = ax.contourf(xx, yy, zz, 50, cmap="viridis")
-    ax.contour(xx, yy, zz, 50, colors="black", linewidths=0.3, alpha=0.3)
+    filled = ax.contourf(xx, yy, zz, 40, cmap="viridis")
+    ax.contour(xx, yy, zz, 40, colors="black", linewidths=0.3, alpha=0.3)
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     return filled

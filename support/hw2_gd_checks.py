@@ -324,9 +324,10 @@ def _verdict(params, data) -> str:
     gradient is a sum of <= 14 terms (relative error < 1e-6), amplified at most by the
     overshoot factor |1 - lr lambda| <= 2.4 for the few steps before the rate is halved and
     contracted afterwards; measured over seeds 0..200 (two implementations) the largest
-    difference is 4 % of the tolerance on the histories and 1 % on the parameters.  make_params keeps every stopping decision at
-    least 5e-4 from the 0.01 threshold and every hinge term 1e-3 from 0, so float32 and
-    float64 take the same decisions, and each named mistake changes the history by > 1 %.
+    difference is 4 % of the tolerance on the histories and 1 % on the parameters.
+    make_params keeps every stopping decision at least 5e-4 from the 0.01 threshold and
+    every hinge term 1e-3 from 0, so float32 and float64 take the same decisions, and each
+    named mistake changes the history by > 1 %.
     """
     check = NAME
     pd = Data(check, data)

@@ -114,11 +114,13 @@ def _mlp_verdict(params, data) -> str:
     pd = Data(check, data)
     if not pd.flag("callable"):
         raise CheckFailure(check, "argument", expected="your make_mlp function",
-                           observed="not callable", hint="pass the function: test_make_mlp(make_mlp)")
+                           observed="not callable",
+                           hint="pass the function: test_make_mlp(make_mlp)")
     for i, sizes in enumerate(params["cases"]):
         call = f"make_mlp({sizes})"
         if not pd.flag(f"sequential_{i}"):
-            raise CheckFailure(check, "returns an nn.Sequential", expected=f"{call} -> nn.Sequential",
+            raise CheckFailure(check, "returns an nn.Sequential",
+                               expected=f"{call} -> nn.Sequential",
                                observed=pd.text(f"type_{i}"),
                                hint="build a list of layers and return nn.Sequential(*layers)")
         layers = len(sizes) - 1
@@ -146,7 +148,8 @@ def _mlp_verdict(params, data) -> str:
                                observed=pd.flags(f"biases_{i}"),
                                hint="keep nn.Linear's default bias=True")
         if pd.integer(f"distinct_{i}") != layers:
-            raise CheckFailure(check, "distinct layers", expected=f"{layers} different Linear objects",
+            raise CheckFailure(check, "distinct layers",
+                               expected=f"{layers} different Linear objects",
                                observed=f"{pd.integer(f'distinct_{i}')}",
                                hint="create a new nn.Linear for every layer; a list repeated "
                                     "with * holds the same layer several times")

@@ -280,12 +280,14 @@ def show_digits(inputs, targets, n=4):
 
 
 def show_class_filters(model):
-    """The rows of a linear model's weight matrix (one per class) as 8x8 images."""
+    """The rows of a linear model's weight matrix (one per class) as 8x8 images, red for
+    positive and blue for negative weights (each row on its own symmetric scale)."""
     weight = next(m for m in model.modules() if isinstance(m, nn.Linear)).weight
     weight = weight.detach().cpu().numpy()
     fig, axes = plt.subplots(1, len(weight), figsize=(1.4 * len(weight), 1.8))
     for k, ax in enumerate(axes):
-        ax.imshow(weight[k].reshape(8, 8), cmap="RdBu_r")
+        scale = np.abs(weight[k]).max() or 1.0
+        ax.imshow(weight[k].reshape(8, 8), cmap="RdBu_r", vmin=-scale, vmax=scale)
         ax.set_title(f"class {k}", fontsize=9)
         ax.axis("off")
     plt.show()

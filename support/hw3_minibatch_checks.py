@@ -8,8 +8,9 @@ row may appear twice, and num_points may exceed N), and the function returns
 batch at every call; ``input_data`` and ``target_data`` are not modified.
 
 The probe's data are not the notebook's: N rows (23..47) of shape (a, b), a != b, with
-random float32 values (every row distinct), and int64 class labels 0..9.  It calls
-``sample_minibatch(inputs, targets, m)`` K times with m < N (K m >= 80 N), once with
+random float32 values (the first entry of each row tells the rows apart), and int64 class
+labels 0..9.  It calls
+``sample_minibatch(inputs, targets, m)`` K times with m < N (K m >= 60 N), once with
 ``num_points=2N+3`` and once with the default.  The verdict identifies every returned row
 by exact match with its own copy of the data, then tests:
 
@@ -24,12 +25,13 @@ by exact match with its own copy of the data, then tests:
   catches sampling without replacement (randperm / choice(replace=False) / contiguous
   windows), which the large call also exposes;
 * every row equally likely: the count of row j over the K batches is Binomial(K m, 1/N)
-  (expected >= 80); each count must lie in its Chernoff-Hoeffding interval
+  (expected >= 60); each count must lie in its Chernoff-Hoeffding interval
   (:func:`support.stats.binomial_interval`) at alpha = 4e-10 / N, so all N together reject
   correct code with probability below 4e-10.  A row never drawn (an off-by-one upper bound)
-  is rejected: P(count = 0) <= exp(-K m KL(0 || 1/N)) ~ e^-80 < 4e-10 / (2N).  The total
+  is rejected: its interval starts above 0 because K m KL(0 || 1/N) >= K m / N >= 60 exceeds
+  log(2N / 4e-10) <= 26.  The total
   count of the first floor(N/2) rows is Binomial(K m, floor(N/2)/N), tested the same way at
-  alpha = 1e-10: with K m >= 1840 draws its interval is about +-0.08 in frequency, so a
+  alpha = 1e-10: with K m >= 1380 draws its interval is about +-0.09 in frequency, so a
   sampler favouring the first rows by 2:1 (a share of 2/3 instead of 1/2) is caught.
 
 Total false-reject probability: below 1e-9.
@@ -48,7 +50,7 @@ from .probe_data import ProbeData
 from .stats import binomial_interval
 
 SAMPLE_MINIBATCH_NAME = "test_sample_minibatch"
-ROWS_PER_CELL = 80
+ROWS_PER_CELL = 60
 NUM_CLASSES = 10
 DEFAULT_POINTS = 100
 ROW_ALPHA = 4e-10
@@ -71,10 +73,17 @@ def make_params(seed: int, device: str) -> dict:
 
 
 def minibatch_data(params: dict):
-    """(inputs float32 (N, a, b), targets int64 (N,)) on the CPU, distinct rows."""
+    """(inputs float32 (N, a, b), targets int64 (N,)) on the CPU.
+
+    Entries are N(0, 1) draws, except the first entry of each row: k + U(0, 0.5) for a
+    distinct integer k, so that every row is told apart by its first entry.
+    """
     g = torch.Generator().manual_seed(params["data_seed"])
-    inputs = torch.randn(params["N"], *params["shape"], generator=g)
-    targets = torch.randint(0, NUM_CLASSES, (params["N"],), generator=g)
+    n = params["N"]
+    inputs = torch.randn(n, *params["shape"], generator=g)
+    keys = torch.randperm(n, generator=g).float() + 0.5 * torch.rand(n, generator=g)
+    inputs.reshape(n, -1)[:, 0] = keys - n / 2
+    targets = torch.randint(0, NUM_CLASSES, (n,), generator=g)
     return inputs, targets
 
 
@@ -132,18 +141,19 @@ def _calls(params: dict, sample_minibatch, data: dict) -> dict:
 # ----------------------------------------------------------------------------- verdict
 
 class _Batches:
-    """The returned batches of one kind of call, checked and mapped to row indices."""
+    """The returned batches, checked call by call and mapped to row indices."""
 
     def __init__(self, pd: ProbeData, params: dict):
         self.pd, self.params, self.check = pd, params, pd.check
         inputs, targets = minibatch_data(params)
         self.inputs = inputs.numpy().astype(np.float64)
+        self.flat = self.inputs.reshape(len(self.inputs), -1)
         self.targets = targets.numpy()
-        self.rows = {row.tobytes(): j for j, row in
-                     enumerate(self.inputs.reshape(len(self.inputs), -1))}
+        self.order = np.argsort(self.flat[:, 0])
+        self.first = self.flat[self.order, 0]
 
-    def indices(self, key: str, m: int, call: str) -> np.ndarray:
-        """The row index of every returned row of call ``key`` (all properties checked)."""
+    def arrays(self, key: str, m: int, call: str):
+        """(inputs, targets) returned by call ``key``, their kind, shape, dtype, device checked."""
         pd, check, shape = self.pd, self.check, tuple(self.params["shape"])
         kind = pd.text(f"{key}_kind")
         if kind != "pair":
@@ -172,11 +182,18 @@ class _Batches:
                                observed=f"dtypes {dtypes} on {devices}",
                                hint="index the given tensors; do not convert them (to numpy, "
                                     "to another dtype) or move them to another device")
-        index = np.array([self.rows.get(row.tobytes(), -1) for row in x.reshape(m, -1)])
-        if np.any(index < 0):
+        return x.reshape(m, -1), y
+
+    def rows(self, x: np.ndarray, y: np.ndarray, call: str) -> np.ndarray:
+        """The row index of every returned row (M, F); rows and pairing checked."""
+        check = self.check
+        position = np.clip(np.searchsorted(self.first, x[:, 0]), 0, len(self.first) - 1)
+        index = self.order[position]
+        found = np.all(x == self.flat[index], axis=1)
+        if not np.all(found):
             raise CheckFailure(check, "rows come from input_data",
                                expected="every returned input row equal to a row of input_data",
-                               observed=f"{call}: {int(np.sum(index < 0))} of {m} rows are "
+                               observed=f"{call}: {int(np.sum(~found))} of {len(x)} rows are "
                                         "not rows of input_data",
                                hint="select whole rows with input_data[idx]; do not modify "
                                     "or mix them")
@@ -184,10 +201,13 @@ class _Batches:
             bad = int(np.sum(y != self.targets[index]))
             raise CheckFailure(check, "inputs and targets stay paired",
                                expected="batch_targets[k] == target of the row batch_inputs[k]",
-                               observed=f"{call}: {bad} of {m} targets belong to other rows",
+                               observed=f"{call}: {bad} of {len(x)} targets belong to other rows",
                                hint="use ONE index tensor for both: input_data[idx] and "
                                     "target_data[idx]")
         return index
+
+    def indices(self, key: str, m: int, call: str) -> np.ndarray:
+        return self.rows(*self.arrays(key, m, call), call)
 
 
 def verdict(params: dict, data, **_ignored) -> str:
@@ -208,7 +228,9 @@ def verdict(params: dict, data, **_ignored) -> str:
                            hint="draw indices and index the tensors; never shuffle or write "
                                 "into the data you are given")
     text = f"sample_minibatch(inputs, targets, {m})"
-    index = np.stack([batches.indices(f"c{k}", m, text) for k in range(calls)])
+    returned = [batches.arrays(f"c{k}", m, text) for k in range(calls)]
+    index = batches.rows(np.concatenate([x for x, _ in returned]),
+                         np.concatenate([y for _, y in returned]), text).reshape(calls, m)
     if all(np.array_equal(row, index[0]) for row in index):
         raise CheckFailure(check, "a new batch each call",
                            expected="a different random batch at every call",

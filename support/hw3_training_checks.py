@@ -5,9 +5,9 @@ whose output is log-probabilities over the 10 classes, e.g. an :class:`MLP`),
 ``make_optimizer(model)`` (a ``torch.optim`` optimizer over the model's parameters), and
 two integers ``BATCH_SIZE`` and ``NUM_STEPS``.  The check trains that choice itself (the
 grader skips the notebook's demo cells): the model is built right after
-``torch.manual_seed(seed)``, moved to the check's device, and trained with
+``torch.manual_seed(1000 + seed)``, moved to the check's device, and trained with
 :func:`support.hw3_helpers.train_model` (NUM_STEPS minibatches of BATCH_SIZE training images,
-reshuffled every epoch with a generator seeded ``seed``, NLL loss) on the 1097 training
+reshuffled every epoch with a generator seeded 1000 + ``seed``, NLL loss) on the 1097 training
 images.  It then predicts the 400 held-out test images; the verdict computes the accuracy
 from those predictions with its own copy of the test classes, and requires it to be
 strictly above the benchmark, :func:`support.hw3_helpers.linear_benchmark` (0.9475: the
@@ -20,8 +20,10 @@ What is random: the student's result depends on the seed (initial weights, batch
 so the verdict is deterministic for a given seed but a choice that only just beats the
 benchmark at seed 0 may not at another seed, which the hidden tests use.  The notebook says
 so and asks for a margin.  The reference choice (an MLP with one hidden layer of 128 units,
-Adam with lr 3e-3, batches of 64, 600 steps) reaches 0.955-0.98 over 200 seeds (see the
-test suite), above the benchmark at every one of them.
+Adam with lr 3e-3, batches of 64, 600 steps) was run at seeds 0..199: test accuracy 0.955
+to 0.9775 (mean 0.968), above the benchmark at every seed; the test suite reruns it at
+seeds 0, 1 and 2.  ("seed" means the seed the check is called with; the training seed is
+1000 + seed.)
 """
 
 from __future__ import annotations
@@ -194,8 +196,9 @@ def verdict(params: dict, data, **_ignored) -> str:
         raise CheckFailure(check, "training loss stays finite",
                            expected=f"{steps} finite minibatch losses",
                            observed=f"the loss became nan/inf at step {first}",
-                           hint="the learning rate is too large for this optimizer; divide it "
-                                "by 10 and try again")
+                           hint="the learning rate is too large for this optimizer (divide it "
+                                "by 10 and try again), or the model computes log(softmax(...)) "
+                                "in two steps, which gives log(0) = -inf: use F.log_softmax")
     _, y_test = digits_part("test")
     scores = pd.array("test_output")
     if scores.shape != (len(y_test), NUM_CLASSES):

@@ -57,31 +57,44 @@ class IntegrityError(AssertionError):
 
 
 class _Record:
-    """The objects of one namespace (a module's or a class's attributes) at import time."""
+    """The objects of one namespace at import time: a module's attributes, or what each
+    attribute name of a class resolves to through its bases (so that a subclass shadowing
+    an inherited method, ``torch.Tensor.__eq__ = ...``, counts as a replacement)."""
 
     def __init__(self, label: str, owner, names=None):
         self.label, self.owner = label, owner
-        namespace = self._namespace()
-        keys = names if names is not None else [k for k in namespace if self._kept(k)]
-        self.values = {k: (namespace[k], _details(namespace[k])) for k in keys
-                       if k in namespace}
+        self.is_class = isinstance(owner, type)
+        keys = names if names is not None else [k for k in self._names() if self._kept(k)]
+        self.values = {}
+        self.start_keys = set() if self.is_class else set(owner.__dict__)
+        for key in keys:
+            value = self._lookup(key)
+            if value is not _MISSING:
+                self.values[key] = (value, _details(value))
 
-    def _namespace(self) -> dict:
-        return self.owner.__dict__
+    def _names(self):
+        return dir(self.owner) if self.is_class else list(self.owner.__dict__)
+
+    def _lookup(self, key):
+        if self.is_class:
+            for klass in self.owner.__mro__:
+                if key in klass.__dict__:
+                    return klass.__dict__[key]
+            return _MISSING
+        return self.owner.__dict__.get(key, _MISSING)
 
     def _kept(self, key: str) -> bool:
-        if isinstance(self.owner, type):
+        if self.is_class:
             return key not in SKIPPED_CLASS_KEYS
         return not (key.startswith("__") and key.endswith("__"))
 
     def problems(self) -> list[str]:
-        try:
-            namespace = self._namespace()
-        except Exception:  # noqa: BLE001
-            return [f"{self.label} cannot be read"]
         found = []
         for key, (value, details) in self.values.items():
-            current = namespace.get(key, _MISSING)
+            try:
+                current = self._lookup(key)
+            except Exception:  # noqa: BLE001 - a class whose __mro__ was tampered with
+                current = None
             if current is _MISSING:
                 found.append(f"{self.label}.{key} was deleted")
             elif current is not value:
@@ -91,10 +104,16 @@ class _Record:
                 found.append(f"{self.label}.{key} was replaced")
             elif _changed(value, details):
                 found.append(f"the code of {self.label}.{key} was changed")
+        if not self.is_class and self.owner is not builtins:
+            namespace = self.owner.__dict__
+            found += [f"{self.label}.{key} was added, hiding the builtin"
+                      for key in _BUILTIN_NAMES if key in namespace
+                      and key not in self.start_keys]
         return found
 
 
 _MISSING = object()
+_BUILTIN_NAMES = [k for k in vars(builtins) if not k.startswith("_")]
 _RECORDS: list[_Record] = []
 _MODULES: dict[str, types.ModuleType] = {}  # name -> module object at record time
 _CHECKERS: dict[str, list] = {}  # exported name -> [original objects, from each facade]

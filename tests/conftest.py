@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
+from course.release import venv_env
+
 REPO = Path(__file__).resolve().parent.parent
 COURSE_FILES = ("source", "support", "nbgrader_config.py", "pyproject.toml")
 
@@ -33,7 +35,8 @@ def copy_course(dest: Path) -> Path:
 
 def run(cmd, cwd, check=True, timeout=900) -> subprocess.CompletedProcess:
     """Run a command, capturing its output; on failure the assertion shows both streams."""
-    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                            env=venv_env())
     if check and result.returncode != 0:
         raise AssertionError(f"{cmd} exited {result.returncode}\n--- stdout\n{result.stdout}"
                              f"\n--- stderr\n{result.stderr}")

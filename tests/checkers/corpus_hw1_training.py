@@ -424,7 +424,7 @@ def fit_collect(params, x, y, learning_rate, batch_size, epochs=25):
         b.requires_grad = True
     rows = []
     for _ in range(epochs):
-        tr = train_epoch_optimizer(params, x["train"], y["train"], learning_rate, batch_size)
+        tr = train_epoch_autograd_grad(params, x["train"], y["train"], learning_rate, batch_size)
         va = evaluate_functional_round(params, x["val"], y["val"])
         rows.append(tr + va)
     rows = np.array(rows)
@@ -521,7 +521,7 @@ WRONG_FIT = {
 
 # ----------------------------------------------------------------------------- settings
 
-SOLUTION_SETTINGS = ([64], 0.5, 64, 30)
+SOLUTION_SETTINGS = ([64], 0.5, 64, 20)
 CORRECT_SETTINGS = [SOLUTION_SETTINGS]
 WRONG_SETTINGS = [  # (settings, prop)
     (([32], 0.01, 64, 2), "validation accuracy"),

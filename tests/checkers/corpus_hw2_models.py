@@ -111,7 +111,7 @@ MLP_WRONG = [
 ]
 
 
-# ============================================================================= perceptron_loss: correct
+# ========================================================================= perceptron_loss: correct
 
 def loss_clamp(predicted_labels, true_labels):
     """clamp(min=0) of the negated margins, flattened scores."""
@@ -144,7 +144,7 @@ def loss_margin_ranking(predicted_labels, true_labels):
 LOSS_CORRECT = [loss_clamp, loss_relu_column, loss_maximum, loss_where_sum, loss_margin_ranking]
 
 
-# ============================================================================= perceptron_loss: wrong
+# =========================================================================== perceptron_loss: wrong
 
 def loss_sum(predicted_labels, true_labels):
     return torch.clamp(-true_labels * predicted_labels.reshape(-1), min=0).sum()

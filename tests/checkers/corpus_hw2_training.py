@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from .corpus_hw2_models import mlp_loop as make_mlp_for_hp  # noqa: F401 - used by the tests
 
 
-# ============================================================================= train_by_gradient_descent: correct
+# =============================================================== train_by_gradient_descent: correct
 
 def gd_manual(model, loss, features, labels, lr=0.1, max_iterations=1000):
     """zero_grad, backward, p -= lr * grad, history of .item() values."""
@@ -54,7 +54,7 @@ def gd_optimizer(model, loss, features, labels, lr=0.1, max_iterations=1000):
 def gd_autograd_grad(model, loss, features, labels, lr=0.1, max_iterations=1000):
     """torch.autograd.grad (no .grad at all), a while loop, a step counter."""
     params = list(model.parameters())
-    losses = [float(loss(model(features), labels))]
+    losses = [float(loss(model(features), labels).detach())]
     step, done = 0, False
     while step < max_iterations and not done:
         value = loss(model(features), labels)
@@ -63,7 +63,7 @@ def gd_autograd_grad(model, loss, features, labels, lr=0.1, max_iterations=1000)
             for p, g in zip(params, grads):
                 p.sub_(lr * g)
         step += 1
-        new = float(loss(model(features), labels))
+        new = float(loss(model(features), labels).detach())
         old = losses[-1]
         losses.append(new)
         if new > old:
@@ -98,7 +98,7 @@ def gd_grad_none(model, loss, features, labels, lr=0.1, max_iterations=1000):
 GD_CORRECT = [gd_manual, gd_optimizer, gd_autograd_grad, gd_grad_none]
 
 
-# ============================================================================= train_by_gradient_descent: wrong
+# ================================================================= train_by_gradient_descent: wrong
 
 def _gd(model, loss, features, labels, lr, max_iterations, *, halve=True, undo=False,
         zero=True, absolute=False, zero_rule=True, steps_offset=0, initial=True, sign=-1.0):
@@ -211,7 +211,7 @@ GD_WRONG = [
 ]
 
 
-# ============================================================================= loss_and_accuracy: correct
+# ======================================================================= loss_and_accuracy: correct
 
 def la_weighted(model, loss, dataloader, device):
     model.eval()
@@ -258,7 +258,7 @@ def la_inference_mode(model, loss, dataloader, device):
 LA_CORRECT = [la_weighted, la_concatenate, la_inference_mode]
 
 
-# ============================================================================= loss_and_accuracy: wrong
+# ========================================================================= loss_and_accuracy: wrong
 
 def la_batch_mean(model, loss, dataloader, device):
     """The reference homework's version: the mean of the batch means."""

@@ -17,9 +17,8 @@ import torch
 from support import hw1_gradient_descent as facade
 from support.checking import CheckFailure
 from support.hw1_gradient_descent import CHECKS
-from support.hw1_training_checks import (TOL, _ball_probability, logistic_problem,
+from support.hw1_training_checks import (_ball_probability, logistic_problem,
                                          ordered_partitions, sgd_epochs)
-from support.stats import FALSE_REJECT
 
 from . import corpus_hw1_components as comp
 from . import corpus_hw1_optimize as opt
@@ -99,28 +98,22 @@ def test_random_checks_reject_wrong(name, fn, prop):
 
 @pytest.mark.parametrize("seeds", sweep_chunks(4), ids=lambda s: f"seeds{s[0]}-{s[-1]}")
 def test_make_layer_sweep(seeds):
+    """The initialisation statistics over 200 seeds, implementations taking turns."""
     for seed in seeds:
-        for fn in comp.CORRECT_LAYER:
-            passes(CHECKS["test_make_layer"], fn, seed=seed)
+        passes(CHECKS["test_make_layer"], comp.CORRECT_LAYER[seed % len(comp.CORRECT_LAYER)],
+               seed=seed)
 
 
 @pytest.mark.parametrize("seeds", sweep_chunks(4), ids=lambda s: f"seeds{s[0]}-{s[-1]}")
 def test_train_epoch_sweep(seeds):
-    """The shuffle statistic over 200 seeds, implementations taking turns."""
+    """The shuffle statistic over 200 seeds, implementations taking turns; at every seed
+    the shuffle is judged (the verdict skips it only when its bound exceeds 1e-9)."""
     for seed in seeds:
-        passes(CHECKS["test_train_epoch"],
-               tr.CORRECT_TRAIN_EPOCH[seed % len(tr.CORRECT_TRAIN_EPOCH)], seed=seed)
-
-
-def test_train_epoch_shuffle_is_always_judged():
-    """For every sweep seed the enumerated epochs are far enough apart that the shuffle test
-    runs (its false-reject bound is below 1e-9) and a stable loss's eps stays inside TOL."""
-    for seed in range(201):
-        params = CHECKS["test_train_epoch"].make_params(seed, "cpu")
-        X, y, w0, b0 = logistic_problem(params, params["n"], 1)
-        outcomes, _, _ = sgd_epochs(X, y, w0, b0, params["lr"],
-                                    ordered_partitions(params["n"], params["batch_size"]))
-        assert _ball_probability(outcomes, 4 * TOL, 5) <= FALSE_REJECT, seed
+        summary = passes(CHECKS["test_train_epoch"],
+                         tr.CORRECT_TRAIN_EPOCH[seed % len(tr.CORRECT_TRAIN_EPOCH)], seed=seed)
+        # the enumerated epochs were far enough apart for the shuffle to be judged (its
+        # false-reject bound below 1e-9), not skipped
+        assert "not judged" not in summary, (seed, summary)
 
 
 @pytest.mark.parametrize("eps", [1e-7, 1e-6, 1e-5])
@@ -137,17 +130,15 @@ def test_train_epoch_accepts_eps_losses(eps, monkeypatch):
 
 
 def test_ball_probability_matches_brute_force():
+    """The slab search counts the same neighbours as all pairwise distances (600 epochs)."""
     params = CHECKS["test_train_epoch"].make_params(3, "cpu")
     X, y, w0, b0 = logistic_problem(params, params["n"], 1)
     outcomes, _, _ = sgd_epochs(X, y, w0, b0, params["lr"],
                                 ordered_partitions(params["n"], params["batch_size"]))
-    for radius in (1e-3, 1e-2, 5e-2):
-        counts = np.zeros(len(outcomes))
-        for start in range(0, len(outcomes), 200):
-            block = outcomes[start:start + 200]
-            dist = np.max(np.abs(block[:, None, :] - outcomes[None, :, :]), axis=2)
-            counts[start:start + 200] = np.sum(dist <= radius, axis=1)
-        brute = float(np.mean((counts / len(outcomes)) ** 4))
+    outcomes = outcomes[np.random.default_rng(0).choice(len(outcomes), 600, replace=False)]
+    dist = np.max(np.abs(outcomes[:, None, :] - outcomes[None, :, :]), axis=2)
+    for radius in (1e-3, 1e-2, 5e-2, 2e-1):
+        brute = float(np.mean((np.sum(dist <= radius, axis=1) / len(outcomes)) ** 4))
         assert _ball_probability(outcomes, radius, 5) == pytest.approx(brute, rel=1e-12)
 
 
@@ -213,6 +204,8 @@ ONE_CORRECT = {
 }
 SLOW_TAMPER = {"test_train_epoch": ("full_", "mini0_"), "test_training_settings": ("w0", "b1",
                                                                                   "epochs")}
+# A two-epoch run is enough to feed the verdict junk (it may fail on accuracy: allowed).
+TAMPER_ARGS = {"test_training_settings": (tr.make_layer, tr.fit_stub, [8], 0.5, 128, 2)}
 
 
 def test_every_check_has_a_case():
@@ -226,9 +219,8 @@ def test_through_transport(name):
 
 @pytest.mark.parametrize("name", sorted(ONE_CORRECT))
 def test_verdict_survives_tampered_probe_data(name):
-    if name == "test_training_settings":
-        pytest.importorskip("sklearn")
-    assert_tamper_safe(CHECKS[name], *ONE_CORRECT[name], seed=1, keys=SLOW_TAMPER.get(name))
+    args = TAMPER_ARGS.get(name, ONE_CORRECT[name])
+    assert_tamper_safe(CHECKS[name], *args, seed=1, keys=SLOW_TAMPER.get(name))
 
 
 @pytest.mark.parametrize("name", sorted(ONE_CORRECT))
@@ -288,10 +280,13 @@ def test_facade_exports():
 
 
 def test_facade_imports_nothing_of_the_core_assignment():
+    """`import support.hw1_gradient_descent` loads no module of another assignment."""
     code = ("import sys, support.hw1_gradient_descent; "
-            "bad = [m for m in sys.modules if m.startswith('support.') and not "
-            "m.startswith(('support.hw1_', 'support.checking', 'support.probe_data', "
-            "'support.stats', 'support.transport'))]; "
+            "core = ('support.hw4_pytorch_regularization', 'support.layer_checks', "
+            "'support.loss_checks', 'support.network_checks', 'support.training_checks', "
+            "'support.dropout_checks', 'support.early_stopping_checks', 'support.plotting'); "
+            "bad = [m for m in sys.modules if m in core or "
+            "m.startswith(('support.hw2', 'support.hw3', 'support.hw4', 'support.hw5'))]; "
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                             text=True, timeout=120)
@@ -306,3 +301,34 @@ def test_no_solution_code_in_support():
         text = path.read_text()
         for name in graded:
             assert not re.search(rf"^\s*def {name}\(", text, re.MULTILINE), (path.name, name)
+
+
+def test_bundled_digits_are_scikit_learns():
+    """The data file read directly is exactly what sklearn.datasets.load_digits returns."""
+    sklearn_datasets = pytest.importorskip("sklearn.datasets")
+    from support.hw1_data import bundled_digits, digit_images, load_binary_digits
+
+    digits = sklearn_datasets.load_digits()
+    pixels, classes = bundled_digits()
+    assert np.array_equal(pixels, digits.data) and np.array_equal(classes, digits.target)
+    assert np.array_equal(digit_images(7)[0], digits.images[:7])
+    split_x, split_y = load_binary_digits()
+    assert split_x["train"].shape == (898, 64) and split_x["val"].shape == (899, 64)
+    assert split_x["train"].dtype == torch.float32
+    assert set(torch.unique(split_y["val"]).tolist()) == {0.0, 1.0}
+    assert abs(float(split_x["train"].mean())) < 1e-5
+    assert abs(float(split_x["train"].std()) - 1) < 1e-3
+
+
+def test_notebook_calls_only_known_checkers():
+    """Every test cell of the source notebook calls a checker of CHECKS with names that a
+    setup or solution cell defines (what the grader needs to run it)."""
+    from course.plan import load_assignment
+
+    assignment = load_assignment("hw1_gradient_descent", source_root=REPO / "source")
+    assert {check.checker for check in assignment.checks} == set(CHECKS)
+    for check in assignment.checks:
+        for arg in check.args:
+            name = getattr(arg, "id", None)
+            assert name is None or name in assignment.definers, (check.grade_id, name)
+    assert assignment.max_points == 22

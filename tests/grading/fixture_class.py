@@ -16,40 +16,48 @@ from tests.submissions import make_submission, write_submission
 
 ASSIGNMENT = "hw4_pytorch_regularization"
 
-MSE_BROADCAST = '''def mse_loss(prediction, labels):
+MSE_BROADCAST = '''\
+def mse_loss(prediction, labels):
     return torch.mean((prediction - labels) ** 2)  # (N, 1) - (N,) is N x N
 '''
 
-MSE_SUM = '''def mse_loss(prediction, labels):
+MSE_SUM = '''\
+def mse_loss(prediction, labels):
     return ((prediction.reshape(-1) - labels.reshape(-1)) ** 2).sum()
 '''
 
-MSE_SYNTAX_ERROR = '''def mse_loss(prediction, labels)
+MSE_SYNTAX_ERROR = '''\
+def mse_loss(prediction, labels)
     return torch.mean((prediction.reshape(-1) - labels.reshape(-1)) ** 2)
 '''
 
-KAIMING_VARIANCE_SQUARED = '''class LinearKaiming(nn.Module):
+KAIMING_VARIANCE_SQUARED = '''\
+class LinearKaiming(nn.Module):
     def __init__(self, in_dimensions, out_dimensions):
         super().__init__()
-        self.weights = nn.Parameter(torch.randn(in_dimensions, out_dimensions) / in_dimensions)
+        weights = torch.randn(in_dimensions, out_dimensions) / in_dimensions
+        self.weights = nn.Parameter(weights)
         self.bias = nn.Parameter(torch.zeros(out_dimensions))
 
     def forward(self, x):
         return x @ self.weights + self.bias
 '''
 
-KAIMING_HARDCODED_CUDA = '''class LinearKaiming(nn.Module):
+KAIMING_HARDCODED_CUDA = '''\
+class LinearKaiming(nn.Module):
     def __init__(self, in_dimensions, out_dimensions):
         super().__init__()
         std = 1 / np.sqrt(in_dimensions)
-        self.weights = nn.Parameter((torch.randn(in_dimensions, out_dimensions) * std).cuda())
+        weights = torch.randn(in_dimensions, out_dimensions) * std
+        self.weights = nn.Parameter(weights.cuda())
         self.bias = nn.Parameter(torch.zeros(out_dimensions).cuda())
 
     def forward(self, x):
         return x.cuda() @ self.weights + self.bias
 '''
 
-NORMAL_UNIFORM = '''class LinearNormal(nn.Module):
+NORMAL_UNIFORM = '''\
+class LinearNormal(nn.Module):
     def __init__(self, in_dimensions, out_dimensions):
         super().__init__()
         self.weights = nn.Parameter(torch.rand(in_dimensions, out_dimensions))
@@ -59,7 +67,9 @@ NORMAL_UNIFORM = '''class LinearNormal(nn.Module):
         return x @ self.weights + self.bias
 '''
 
-EARLY_STOP_ON_TIES = '''def gradient_descent_early_stopping(model, loss_func, x, y, xvalid, yvalid, lr=0.1, steps=5000):
+EARLY_STOP_ON_TIES = '''\
+def gradient_descent_early_stopping(model, loss_func, x, y, xvalid, yvalid, lr=0.1,
+                                    steps=5000):
     optimizer = optim.SGD(model.parameters(), lr=lr)
     losses, valid_losses = [], []
     for t in range(steps):
@@ -75,7 +85,8 @@ EARLY_STOP_ON_TIES = '''def gradient_descent_early_stopping(model, loss_func, x,
     return losses, valid_losses
 '''
 
-GD_WITHOUT_ZERO_GRAD = '''def gradient_descent(model, loss_func, x, y, xvalid, yvalid, lr=0.1, steps=5000):
+GD_WITHOUT_ZERO_GRAD = '''\
+def gradient_descent(model, loss_func, x, y, xvalid, yvalid, lr=0.1, steps=5000):
     optimizer = optim.SGD(model.parameters(), lr=lr)
     losses, valid_losses = [], []
     for t in range(steps):
@@ -87,7 +98,9 @@ GD_WITHOUT_ZERO_GRAD = '''def gradient_descent(model, loss_func, x, y, xvalid, y
     return losses, valid_losses
 '''
 
-PATIENT_LOOPS_FOREVER = '''def gradient_descent_patient_early_stopping(model, loss_func, x, y, xvalid, yvalid, lr=0.1, steps=5000):
+PATIENT_LOOPS_FOREVER = '''\
+def gradient_descent_patient_early_stopping(model, loss_func, x, y, xvalid, yvalid,
+                                            lr=0.1, steps=5000):
     losses, valid_losses = [], []
     t = 0
     while t < steps:  # t is never increased
@@ -95,7 +108,8 @@ PATIENT_LOOPS_FOREVER = '''def gradient_descent_patient_early_stopping(model, lo
     return losses, valid_losses
 '''
 
-SHADOWED_CHECKERS = '''def test_mse_loss(*args, **kwargs):
+SHADOWED_CHECKERS = '''\
+def test_mse_loss(*args, **kwargs):
     print("test_mse_loss passed: Passed!")
 
 def test_gradient_descent(*args, **kwargs):
@@ -107,7 +121,8 @@ def mse_loss(prediction, labels):
     return torch.mean(torch.abs(prediction.reshape(-1) - labels.reshape(-1)))
 '''
 
-PATCHED_ALLCLOSE = '''torch.allclose = lambda *args, **kwargs: True
+PATCHED_ALLCLOSE = '''\
+torch.allclose = lambda *args, **kwargs: True
 torch.isclose = lambda a, b, *args, **kwargs: torch.ones_like(a, dtype=torch.bool)
 np.allclose = lambda *args, **kwargs: True
 np.isclose = lambda a, b, *args, **kwargs: np.ones(np.broadcast(a, b).shape, dtype=bool)
@@ -119,7 +134,8 @@ numpy.testing.assert_allclose = lambda *args, **kwargs: None
 # student: how the submission differs from the correct one
 STUDENTS = {
     "correct": {},
-    "partial": {"replace": {"mse_loss": MSE_BROADCAST, "linear_kaiming": KAIMING_VARIANCE_SQUARED,
+    "partial": {"replace": {"mse_loss": MSE_BROADCAST,
+                            "linear_kaiming": KAIMING_VARIANCE_SQUARED,
                             "gradient_descent_early_stopping": EARLY_STOP_ON_TIES}},
     "all_wrong": {"stub": True},  # the released notebook, handed in unanswered
     "syntax_error": {"replace": {"mse_loss": MSE_SYNTAX_ERROR}},

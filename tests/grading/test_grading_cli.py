@@ -17,10 +17,13 @@ def test_unknown_assignment(tmp_path):
     assert not (tmp_path / "grades").exists()
 
 
-def test_missing_submissions_folder(tmp_path):
+def test_missing_or_empty_submissions_folder(tmp_path):
     result = run_grader("--assignment", HW4, "--submissions", tmp_path / "nothing")
     assert result.returncode != 0, output(result)
     assert "no submissions folder" in result.stdout + result.stderr
+    result = run_grader("--assignment", HW4, "--submissions", tmp_path)
+    assert result.returncode != 0, output(result)
+    assert "no student folders" in result.stdout + result.stderr
 
 
 def test_source_notebook_calling_an_unknown_checker(tmp_path):

@@ -46,7 +46,8 @@ STUDENTS = {  # name: (patches to the correct submission, limits)
     "forger": ({"double": (
         "import sys, os, numpy\n"
         "fd = int(sys.argv[sys.argv.index('--events-fd') + 1])\n"
-        "os.write(fd, b'junk\\n{\"event\": \"finished\"}\\n{\"event\": \"done\", \"step\": 2}\\n')\n"
+        "os.write(fd, b'junk\\n{\"event\": \"finished\"}\\n'\n"
+        "             b'{\"event\": \"done\", \"step\": 2}\\n')\n"
         "print('test_double passed: Passed!')\n"
         "numpy.allclose = lambda *a, **k: True\n"
         "test_double = lambda *a, **k: print('test_double passed')\n"

@@ -1,0 +1,313 @@
+"""``make bench``: how fast a class is graded, by each path, on this machine (prints figures).
+
+In a scratch copy of the course it
+
+1. runs ``make release``'s first step, executing every source notebook with its solutions
+   (:func:`course.execute.execute_notebook`), and prints each notebook's end-to-end time;
+2. builds a class of ``--students`` submissions (default 20) of the core assignment from
+   its source notebook: every other student correct, the others each with a realistic
+   wrong answer (a broadcasting MSE, a variance-scaled init, early stopping on ties, ...,
+   the fixture class's wrong code in tests/grading/fixture_class.py), complete notebooks
+   with their training runs and plots;
+3. grades it with stock ``nbgrader autograde`` (serial, one kernel running every notebook
+   top to bottom), then with ``make grade`` with 1 worker and with one worker per core (same
+   seeds for both), each command under a small wrapper that records the peak memory of the
+   largest process it started;
+4. prints seconds per student for each path, the ratios, peak memory, and whether every
+   student's autograded total agrees between the three paths.
+
+The timings are wall clock on whatever else the machine is doing: the load average at the
+start and the end is printed with them.  Ratios are measured in the same run.
+
+Usage: python -m course.bench [--students N] [--workers N] [--keep DIR] [--skip-notebooks]
+(run from the repository root: it reuses the test suite's submission builder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .config import ROOT
+
+ASSIGNMENT = "hw4_pytorch_regularization"
+COURSE_FILES = ("source", "support", "nbgrader_config.py", "pyproject.toml")
+
+
+# --------------------------------------------------------------------------- the class
+
+
+def variants() -> list[tuple[str, dict]]:
+    """Realistic wrong answers (name, make_submission patches), one per wrong student."""
+    from tests.grading import fixture_class as fc
+
+    return [
+        ("mse_broadcast", {"replace": {"mse_loss": fc.MSE_BROADCAST}}),
+        ("kaiming_variance", {"replace": {"linear_kaiming": fc.KAIMING_VARIANCE_SQUARED}}),
+        ("early_stop_on_ties", {"replace": {
+            "gradient_descent_early_stopping": fc.EARLY_STOP_ON_TIES}}),
+        ("normal_uniform", {"replace": {"linear_normal": fc.NORMAL_UNIFORM}}),
+        ("gd_no_zero_grad", {"replace": {"gradient_descent": fc.GD_WITHOUT_ZERO_GRAD}}),
+        ("mse_sum", {"replace": {"mse_loss": fc.MSE_SUM}}),
+        ("unanswered", {"stub": True}),
+        ("three_wrong", {"replace": {"mse_loss": fc.MSE_BROADCAST,
+                                     "linear_kaiming": fc.KAIMING_VARIANCE_SQUARED,
+                                     "gradient_descent_early_stopping": fc.EARLY_STOP_ON_TIES}}),
+    ]
+
+
+def build_class(course: Path, count: int) -> dict[str, str]:
+    """Write ``count`` submissions into ``course/submitted``; returns student -> variant."""
+    from tests.submissions import make_submission, write_submission
+
+    wrong = variants()
+    students = {}
+    for index in range(count):
+        name, patches = ("correct", {}) if index % 2 == 0 else wrong[(index // 2) % len(wrong)]
+        student = f"s{index:03d}_{name}"
+        nb = make_submission(ASSIGNMENT, source_root=course / "source", **patches)
+        write_submission(course / "submitted", student, ASSIGNMENT, nb)
+        students[student] = name
+    return students
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def measured(command: list[str], cwd: Path, log: Path) -> dict:
+    """Run ``command`` under this module's ``--measure`` wrapper: wall seconds, exit code
+    and the peak resident memory of the largest process it started."""
+    wrapper = [sys.executable, "-m", "course.bench", "--measure", "--", *command]
+    started = time.monotonic()
+    with open(log, "w") as handle:
+        result = subprocess.run(wrapper, cwd=cwd, stdout=handle, stderr=subprocess.STDOUT)
+    seconds = time.monotonic() - started
+    peak = 0
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("BENCH-PEAK-RSS-KB "):
+            peak = int(line.split()[1])
+    return {"seconds": seconds, "returncode": result.returncode, "peak_rss_kb": peak,
+            "log": str(log)}
+
+
+def _measure(command: list[str]) -> int:
+    code = subprocess.call(command)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(f"BENCH-PEAK-RSS-KB {peak}", flush=True)
+    return code
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"{one:.1f} (5 min: {five:.1f})"
+
+
+# --------------------------------------------------------------------------- the paths
+
+
+def execute_sources(course: Path) -> dict[str, dict]:
+    """Each source notebook executed end to end (course/execute.py): seconds or the error."""
+    from .config import assignments
+    from .execute import SourceNotebookError, execute_notebook
+
+    times = {}
+    for name in assignments(course):
+        path = course / "source" / name / f"{name}.ipynb"
+        started = time.monotonic()
+        try:
+            _, durations = execute_notebook(path)
+            times[name] = {"cells": sum(durations.values()),
+                           "wall": time.monotonic() - started,
+                           "slowest": max(durations.values(), default=0.0)}
+        except SourceNotebookError as error:
+            times[name] = {"error": str(error)[-300:], "wall": time.monotonic() - started}
+        print(f"  {name}: {_format_notebook(times[name])}", flush=True)
+    return times
+
+
+def _format_notebook(entry: dict) -> str:
+    if "error" in entry:
+        return f"FAILED after {entry['wall']:.1f} s: {entry['error']}"
+    return (f"{entry['wall']:.1f} s end to end ({entry['cells']:.1f} s in cells, slowest "
+            f"cell {entry['slowest']:.1f} s)")
+
+
+def generate(course: Path) -> None:
+    nbgrader = Path(sys.executable).with_name("nbgrader")
+    subprocess.run([str(nbgrader), "generate_assignment", ASSIGNMENT, "--force",
+                    "--log-level=WARN"], cwd=course, check=True)
+
+
+def stock_totals(course: Path) -> dict[str, float]:
+    """student -> autograded points in nbgrader's gradebook (test and graded code cells)."""
+    from .config import nbgrader_setting
+    from .parallel_autograde import gradebook_scores
+
+    course_id = nbgrader_setting("CourseDirectory", "course_id", course) or "default_course"
+    table = gradebook_scores(f"sqlite:///{course / 'gradebook.db'}", ASSIGNMENT, course_id)
+    # auto_score is set on autograded cells only (None on manually graded answers)
+    return {student: sum(values[0] or 0.0 for (_, _, kind), values in cells.items()
+                         if kind == "grade")
+            for student, cells in table.items()}
+
+
+def grade_command(course: Path, workers: int, seeds: list[int], device: str,
+                  grades: Path) -> list[str]:
+    extra = (f"--grades-dir {grades} --source {course / 'source'} "
+             f"--seeds {','.join(map(str, seeds))} -q -p no:cacheprovider")
+    return ["make", "--no-print-directory", "-C", str(ROOT), "-o", ".venv/.installed", "grade",
+            f"ASSIGNMENT={ASSIGNMENT}", f"SUBMISSIONS={course / 'submitted'}",
+            f"DEVICE={device}", f"WORKERS={workers}", f"GRADE_ARGS={extra}"]
+
+
+def grade_totals(grades: Path) -> dict[str, float]:
+    from .reports import read_csv
+
+    totals: dict[str, float] = {}
+    for row in read_csv(grades / f"{ASSIGNMENT}.csv"):
+        totals[row["student_id"]] = totals.get(row["student_id"], 0.0) + float(row["points"])
+    return totals
+
+
+def run_info(grades: Path) -> dict:
+    path = grades / f"{ASSIGNMENT}-run.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+# --------------------------------------------------------------------------- report
+
+
+def mib(kb: float) -> str:
+    return f"{kb / 1024:.0f} MiB"
+
+
+def report(n: int, results: dict, totals: dict, notebooks: dict, cores: int) -> list[str]:
+    lines = ["", f"source notebooks, executed end to end with their solutions "
+                 f"(course/execute.py):"]
+    lines += [f"  {name}: {_format_notebook(entry)}" for name, entry in notebooks.items()]
+    stock = results.get("stock")
+    lines += ["", f"grading {n} submissions of {ASSIGNMENT}:",
+              f"  {'path':<34}{'wall s':>9}{'s/student':>11}{'vs stock':>10}  peak memory"]
+    for key, label in (("stock", "nbgrader autograde (stock, serial)"),
+                       ("grade1", "make grade WORKERS=1"),
+                       (f"grade{cores}", f"make grade WORKERS={cores}")):
+        entry = results.get(key)
+        if not entry:
+            continue
+        per = entry["seconds"] / n
+        ratio = f"{stock['seconds'] / entry['seconds']:.1f}x" if stock else "-"
+        memory = f"largest process {mib(entry['peak_rss_kb'])}"
+        workers = entry.get("info", {}).get("workers")
+        if workers:
+            memory += (f"; per worker: warm worker {mib(workers['zygote_peak_rss_kb'])}, "
+                       f"student process {mib(workers['child_peak_rss_kb'])} (most of it "
+                       f"shared with the warm worker)")
+        status = "" if entry["returncode"] == 0 else f"  (exit {entry['returncode']})"
+        lines.append(f"  {label:<34}{entry['seconds']:>9.1f}{per:>11.2f}{ratio:>10}  "
+                     f"{memory}{status}")
+    one, many = results.get("grade1"), results.get(f"grade{cores}")
+    if one and many:
+        lines.append(f"  {cores} workers over 1, end to end: "
+                     f"{one['seconds'] / many['seconds']:.2f}x")
+        w1, wn = one.get("info", {}).get("workers"), many.get("info", {}).get("workers")
+        if w1 and wn and w1.get("grading_seconds") and wn.get("grading_seconds"):
+            lines.append(
+                f"  grading phase only (warm workers started; pytest start-up, imports and "
+                f"warm-up excluded): 1 worker {w1['grading_seconds'] / n:.3f} s/student, "
+                f"{cores} workers {wn['grading_seconds'] / n:.3f} s/student: "
+                f"{w1['grading_seconds'] / wn['grading_seconds']:.2f}x; warm-up "
+                f"{w1['warmup_seconds']:.1f} s / {wn['warmup_seconds']:.1f} s")
+            if stock:
+                lines.append(f"  stock over grading phase with {cores} workers: "
+                             f"{stock['seconds'] / wn['grading_seconds']:.1f}x")
+    lines += ["", "autograded totals per student:"]
+    students = sorted(set().union(*[set(t) for t in totals.values()])) if totals else []
+    disagree = []
+    for student in students:
+        values = {path: totals[path].get(student) for path in totals}
+        if len({v for v in values.values()}) != 1:
+            disagree.append(f"  {student}: " + ", ".join(f"{p} {v}" for p, v in values.items()))
+    if disagree:
+        lines += [f"  DISAGREE for {len(disagree)} of {len(students)} students:"] + disagree
+    else:
+        lines.append(f"  all {len(students)} students agree between "
+                     f"{', '.join(totals)} (total {sum(next(iter(totals.values())).values()):g}"
+                     f" points over the class)")
+    return lines
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=int(os.environ.get("BENCH_N", 20)))
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="workers of the parallel run (default: the number of cores)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="build the scratch course here and keep it")
+    parser.add_argument("--skip-notebooks", action="store_true",
+                        help="do not time the source notebooks")
+    parser.add_argument("--skip-stock", action="store_true",
+                        help="do not run stock nbgrader autograde (the slow part)")
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    args, rest = parser.parse_known_args(argv)
+    if args.measure:
+        return _measure(rest[1:] if rest[:1] == ["--"] else rest)
+    from .grading import draw_seeds
+    from .parallel_autograde import copy_database  # noqa: F401 - fail early without nbgrader
+
+    scratch = args.keep or Path(tempfile.mkdtemp(prefix="bench-"))
+    course = scratch / "course"
+    shutil.rmtree(course, ignore_errors=True)
+    course.mkdir(parents=True)
+    for name in COURSE_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, course / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, course / name)
+    cores, n = args.workers, args.students
+    print(f"make bench: {n} submissions of {ASSIGNMENT}, {os.cpu_count()} cores, "
+          f"load average {load()} at the start; scratch course {course}", flush=True)
+    notebooks = {}
+    if not args.skip_notebooks:
+        print("executing the source notebooks...", flush=True)
+        notebooks = execute_sources(course)
+    generate(course)
+    students = build_class(course, n)
+    print(f"class: {sum(v == 'correct' for v in students.values())} correct, "
+          f"{sum(v != 'correct' for v in students.values())} with wrong answers", flush=True)
+    results, totals = {}, {}
+    if not args.skip_stock:
+        print("stock nbgrader autograde (serial)...", flush=True)
+        nbgrader = str(Path(sys.executable).with_name("nbgrader"))
+        results["stock"] = measured([nbgrader, "autograde", ASSIGNMENT, "--force"], course,
+                                    scratch / "stock.log")
+        totals["stock nbgrader"] = stock_totals(course)
+        print(f"  {results['stock']['seconds']:.1f} s", flush=True)
+    seeds = draw_seeds(2)
+    for workers in dict.fromkeys((1, cores)):
+        print(f"make grade WORKERS={workers}...", flush=True)
+        grades = scratch / f"grades-{workers}"
+        entry = measured(grade_command(course, workers, seeds, args.device, grades), ROOT,
+                         scratch / f"grade-{workers}.log")
+        entry["info"] = run_info(grades)
+        results[f"grade{workers}"] = entry
+        if (grades / f"{ASSIGNMENT}.csv").exists():
+            totals[f"make grade W={workers}"] = grade_totals(grades)
+        print(f"  {entry['seconds']:.1f} s", flush=True)
+    lines = report(n, results, totals, notebooks, cores)
+    lines.append(f"\nload average at the end: {load()}; logs in {scratch}")
+    print("\n".join(lines), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
