@@ -35,7 +35,7 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Integer, Unicode, default
+from traitlets import Integer, List, Unicode, default
 
 from .notebooks import BEGIN_HIDDEN, END_HIDDEN
 from .sandbox import UID_BASE, reap, sanitize
@@ -258,6 +258,9 @@ def split_hidden(source: str, placeholder: str) -> tuple[str, list[str]]:
 class HideHiddenTests(NbGraderPreprocessor):
     """Feedback without the hidden tests' source (see the module's docstring)."""
 
+    # nbconvert's HTML exporter configures this for every preprocessor (as in GetGrades)
+    display_data_priority = List(NbGraderPreprocessor.display_data_priority.default_value,
+                                 config=True)
     placeholder = Unicode("# (hidden tests: not shown)").tag(config=True)
     redacted = Unicode("[hidden test]").tag(config=True)
     min_length = Integer(8, help="Hidden lines shorter than this are not searched for in "

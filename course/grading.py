@@ -99,6 +99,9 @@ def draw_seeds(fresh: int) -> list[int]:
 class Grader:
     """Grades submissions of one assignment with one configuration, device and seed list."""
 
+    launcher = None  # how student processes start (StepRunner.launcher; course.workers)
+    scratch = None   # where submissions' folders are made (None: the system's temp folder)
+
     def __init__(self, assignment: Assignment, config: GradingConfig, device: str,
                  seeds: list[int], sys_path: tuple = ()):
         import importlib
@@ -138,7 +141,7 @@ class Grader:
             return StudentGrade(student, self.all_rows(student, "error", message),
                                 time.monotonic() - started)
         steps, lost = build_steps(self.assignment, nb, self.seeds, self.params_for)
-        folder = Path(tempfile.mkdtemp(prefix="grading-"))
+        folder = Path(tempfile.mkdtemp(prefix="grading-", dir=self.scratch))
         try:
             work, out = folder / "work", folder / "out"
             work.mkdir()
@@ -146,6 +149,7 @@ class Grader:
             self._prepare_work_folder(work)
             runner = StepRunner(steps, work, out, self.config, self.device,
                                 self.assignment.facade, self.sys_path)
+            runner.launcher = self.launcher
             outcomes = runner.run()
             results = [self._judge(student, check, steps, outcomes, lost)
                        for check in self.assignment.checks]

@@ -2,7 +2,7 @@
 
 Both grading paths run student code through this module: ``nbgrader autograde``'s kernel
 (:mod:`course.sandbox_kernel`) and every student process of ``grader_tests``
-(:func:`course.grading.wrap_command`).  Limits come from ``[tool.course.sandbox]`` in
+(:func:`course.supervisor.wrap_command`).  Limits come from ``[tool.course.sandbox]`` in
 pyproject.toml (:func:`course.config.load_sandbox_config`).
 
 What a sandboxed command sees, with bubblewrap (``bwrap``, Debian package ``bubblewrap``):
@@ -27,7 +27,8 @@ root).  Its work folders are handed to that user for the run and back afterwards
 Limits (``setrlimit`` before bubblewrap starts, inherited by everything inside):
 ``RLIMIT_AS`` (CPU runs only: CUDA reserves far more address space than it uses),
 ``RLIMIT_CPU``, ``RLIMIT_FSIZE``, ``RLIMIT_NPROC``, ``RLIMIT_NOFILE``, no core dumps; the
-launcher adds a wall clock.  After the command ends the launcher kills whatever is left
+launcher adds a wall clock, and stops the sandbox when its processes together hold more
+than 1.25 x ``memory_limit_mb`` (RLIMIT_AS bounds one process; forks would add up).  After the command ends the launcher kills whatever is left
 of the sandbox's user and removes what its work folders now hold that a later root process
 could trip on: symlinks (``shutil.copy`` and ``os.chmod`` follow them), FIFOs, sockets.
 
@@ -64,6 +65,7 @@ log = logging.getLogger("course.sandbox")
 
 UID_BASE = 2_000_000_000  # + the launcher's pid: a user no file outside the sandbox belongs to
 NOBODY = 65534
+TREE_MEMORY_FACTOR = 1.25  # all processes of a sandbox together: 1.25 x memory_limit_mb
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 LIMIT_FIELDS = ("memory_limit_mb", "cpu_time_s", "wall_time_s", "file_size_limit_mb",
                 "max_processes", "max_open_files", "tmp_size_mb")
@@ -455,8 +457,13 @@ def reap(uid: int, rounds: int = 50) -> int:
     return killed
 
 
-def tree_resident_bytes(pid: int) -> int:
-    """Resident memory of a process and all its descendants (Linux /proc; 0 elsewhere)."""
+def tree_resident_bytes(pid: int, limit: int | None = None) -> int:
+    """Resident memory of a process and all its descendants (Linux /proc; 0 elsewhere).
+
+    The sum of their RSS counts memory that forked processes share (copy-on-write) once per
+    process; when that sum passes ``limit``, the proportional set sizes (shared pages split
+    between their users, /proc/<pid>/smaps_rollup) are added up instead: slower, exact.
+    """
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     page = os.sysconf("SC_PAGE_SIZE")
@@ -470,12 +477,26 @@ def tree_resident_bytes(pid: int) -> int:
             rss[me] = int(fields[21]) * page
         except (OSError, ValueError, IndexError):
             continue
-    total, todo = 0, [pid]
+    tree, todo = [], [pid]
     while todo:
         current = todo.pop()
-        total += rss.get(current, 0)
+        tree.append(current)
         todo += children.get(current, [])
-    return total
+    total = sum(rss.get(p, 0) for p in tree)
+    if limit is None or total <= limit:
+        return total
+    return sum(_proportional_bytes(p, rss.get(p, 0)) for p in tree)
+
+
+def _proportional_bytes(pid: int, fallback: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return fallback
 
 
 # --------------------------------------------------------------------------- running
@@ -529,7 +550,8 @@ def run_sandboxed(spec: Spec, mode: str | None = None) -> int:
         if uid is not None:
             hand_over(folder, uid, uid)
     try:
-        return _wait(_start(spec, mode, uid), spec.limits.wall_time_s)
+        memory = int(spec.limits.memory_limit_mb * 2**20 * TREE_MEMORY_FACTOR)
+        return _wait(_start(spec, mode, uid), spec.limits.wall_time_s, memory)
     finally:
         if uid is not None:
             reap(uid)
@@ -537,8 +559,10 @@ def run_sandboxed(spec: Spec, mode: str | None = None) -> int:
             sanitize(folder, owners[folder] if uid is not None else None)
 
 
-def _wait(proc: subprocess.Popen, wall_time_s: float) -> int:
-    """Wait for the sandbox; stop it on a signal to us or at the wall clock."""
+def _wait(proc: subprocess.Popen, wall_time_s: float, memory_bytes: int | None) -> int:
+    """Wait for the sandbox; stop it on a signal to us, at the wall clock, or when its
+    processes together hold more than ``memory_bytes`` (RLIMIT_AS bounds each process
+    only; a fork bomb of processes that each touch memory does not pass this)."""
     stopped = []
 
     def stop(signum, frame):
@@ -547,14 +571,22 @@ def _wait(proc: subprocess.Popen, wall_time_s: float) -> int:
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP,
                                                     signal.SIGINT)}
+    deadline = time.monotonic() + wall_time_s
     try:
-        try:
-            return proc.wait(timeout=wall_time_s)
-        except subprocess.TimeoutExpired:
-            print(f"course.sandbox: stopped after the wall-clock limit ({wall_time_s} s)",
-                  file=sys.stderr, flush=True)
-            _kill(proc)
-            return proc.wait()
+        while True:
+            try:
+                return proc.wait(timeout=max(0.01, min(0.5, deadline - time.monotonic())))
+            except subprocess.TimeoutExpired:
+                pass
+            why = ""
+            if time.monotonic() >= deadline:
+                why = f"the wall-clock limit ({wall_time_s} s)"
+            elif memory_bytes and tree_resident_bytes(proc.pid, memory_bytes) > memory_bytes:
+                why = f"more than {memory_bytes // 2**20} MiB of memory in all"
+            if why:
+                print(f"course.sandbox: stopped after {why}", file=sys.stderr, flush=True)
+                _kill(proc)
+                return proc.wait()
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

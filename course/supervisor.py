@@ -23,6 +23,7 @@ import json
 import os
 import select
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -37,14 +38,32 @@ MAX_REPORT_BYTES = 2**20
 MAX_LOG_BYTES = 2**18  # output kept per student (then only its last 64 KiB)
 
 
-def wrap_command(argv: list[str]) -> list[str]:
+def wrap_command(argv: list[str], *, work=None, out=None, read_only=(), keep_fds=(),
+                 device: str = "cpu", config: GradingConfig | None = None) -> list[str]:
     """The command that starts a student process; the one place a sandbox plugs in.
 
-    Today the process runs as the grader's user with resource limits only.  A sandbox
-    (bubblewrap: read-only system, no network, private /tmp, only its work folder writable)
-    wraps ``argv`` here.
+    The process runs in :mod:`course.sandbox` (bubblewrap: no network, a read-only view of
+    the system, the Python installation and the course's packages, nothing else of the
+    course; as root, a user of its own), where only its work folder ``work`` and its
+    results folder ``out`` are writable and ``read_only`` (the grader's extra ``sys_path``)
+    is visible; ``keep_fds`` (the event pipe) stays open.  The grading limits are the
+    sandbox's outer limits too: memory (RLIMIT_AS on CPU runs), file size, and a wall
+    clock of the submission's time; on CUDA the GPU devices are visible.  The process
+    still sets its own limits, and this process still enforces the per-step wall clocks
+    and watches its memory.  Without ``work``, ``argv`` as it is.
     """
-    return list(argv)
+    if work is None:
+        return list(argv)
+    from .sandbox import sandbox_argv
+
+    config = config or GradingConfig()
+    return sandbox_argv(
+        argv, work, extra_ro=[p for p in read_only if os.path.exists(p)],
+        extra_rw=[out] if out is not None else [], keep_fds=keep_fds,
+        gpu=device.startswith("cuda"), memory_limit_mb=config.memory_limit_mb,
+        address_space_limit=device == "cpu" and config.address_space_limit,
+        file_size_limit_mb=config.file_size_limit_mb,
+        wall_time_s=int(config.student_timeout_s + config.startup_timeout_s))
 
 
 @dataclass
@@ -59,6 +78,10 @@ class StepOutcome:
 
 class StepRunner:
     """Runs a submission's steps in student processes, restarting after a crash or hang."""
+
+    # Starts a student process: ``launcher(argv, cwd, env, pass_fds)`` returns a Popen-like
+    # object.  None: a new process (:func:`popen_student`); course.workers forks warm ones.
+    launcher = None
 
     def __init__(self, steps: list[dict], work: Path, out: Path, config: GradingConfig,
                  device: str, facade: str, sys_path=()):
@@ -139,16 +162,14 @@ class StepRunner:
         """A step's result file, read as untrusted data."""
         step = self.steps[index]
         report_path, data_path = self.out / f"{index}.json", self.out / f"{index}.npz"
-        if step["kind"] == "probe" and data_path.exists():
+        if step["kind"] == "probe" and os.path.lexists(data_path):
             try:
                 return StepOutcome("data", data=read_probe_data(
                     data_path, self.config.file_size_limit_mb * 2**20))
             except Exception as error:  # noqa: BLE001 - a forged or broken file
                 return StepOutcome("malformed", f"{type(error).__name__}: {error}")
         try:
-            if report_path.stat().st_size > MAX_REPORT_BYTES:
-                raise ValueError("report too large")
-            report = json.loads(report_path.read_text())
+            report = json.loads(_read_plain_file(report_path, MAX_REPORT_BYTES))
             if not isinstance(report, dict):
                 raise ValueError("report is not an object")
         except Exception as error:  # noqa: BLE001
@@ -160,17 +181,31 @@ class StepRunner:
         return StepOutcome("report", data=report)
 
 
+def _read_plain_file(path: Path, max_bytes: int) -> bytes:
+    """A result file's bytes: a regular file, not a link (the student process wrote this
+    folder and may have left a link to a file only the grader can read), bounded."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a plain file")
+        if info.st_size > max_bytes:
+            raise ValueError(f"larger than {max_bytes} bytes")
+        return handle.read(max_bytes + 1)[:max_bytes]
+
+
 def read_probe_data(path: Path, max_bytes: int) -> dict:
     """Decode a probe's .npz, refusing anything but plain stored members of bounded size."""
+    import io
+
     from support.transport import decode
 
-    if path.stat().st_size > max_bytes:
-        raise ValueError(f"probe data larger than {max_bytes} bytes")
-    with zipfile.ZipFile(path) as archive:
+    blob = _read_plain_file(path, max_bytes)
+    with zipfile.ZipFile(io.BytesIO(blob)) as archive:
         for info in archive.infolist():
             if info.compress_type != zipfile.ZIP_STORED or info.file_size > max_bytes:
                 raise ValueError("probe data is not a plain .npz archive")
-    return decode(path.read_bytes())
+    return decode(blob)
 
 
 class ChildProcess:
@@ -186,8 +221,11 @@ class ChildProcess:
 
     def command(self, events_fd: int) -> list[str]:
         isolated = ["-P"] if sys.version_info >= (3, 11) else []
+        runner = self.runner
         return wrap_command([sys.executable, *isolated, "-m", "course.student_process",
-                             "--events-fd", str(events_fd)])
+                             "--events-fd", str(events_fd)],
+                            work=runner.work, out=runner.out, read_only=runner.sys_path,
+                            keep_fds=(events_fd,), device=runner.device, config=self.config)
 
     def environment(self) -> dict:
         """A small, fixed environment: nothing of the TA's (tokens, keys) leaks in."""
@@ -207,10 +245,9 @@ class ChildProcess:
     def run(self) -> None:
         read_fd, write_fd = os.pipe()
         try:
-            proc = subprocess.Popen(
-                self.command(write_fd), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, cwd=self.runner.work, env=self.environment(),
-                pass_fds=(write_fd,), start_new_session=True)
+            launch = self.runner.launcher or popen_student
+            proc = launch(self.command(write_fd), cwd=self.runner.work,
+                          env=self.environment(), pass_fds=(write_fd,))
         finally:
             os.close(write_fd)
         threading.Thread(target=_feed, args=(proc.stdin, json.dumps(self.plan).encode()),
@@ -235,7 +272,10 @@ class ChildProcess:
             if not exited and now >= min(limit, runner.deadline):
                 self.end = "total" if runner.deadline <= limit else "timeout"
                 return
-            if not exited and _resident_bytes(proc.pid) > config.memory_limit_mb * 2**20:
+            limit_bytes = config.memory_limit_mb * 2**20
+            if not exited and _resident_bytes(proc.pid, limit_bytes) > limit_bytes:
+                from .sandbox import tree_resident_bytes as _t
+                print("DEBUG memory", _t(proc.pid) >> 20, _t(proc.pid, 1) >> 20, file=sys.stderr, flush=True)
                 self.end = "memory"
                 return
             wait = 0 if exited else min(0.2, limit - now)
@@ -308,6 +348,13 @@ class ChildProcess:
         return how + (f"; its last output: {tail}" if tail else "")
 
 
+def popen_student(argv: list[str], cwd, env: dict, pass_fds=()) -> subprocess.Popen:
+    """Start a student process: plan on stdin, output on stdout, in its own session."""
+    return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, cwd=cwd, env=env, pass_fds=pass_fds,
+                            start_new_session=True)
+
+
 def _feed(stream, blob: bytes) -> None:
     try:
         stream.write(blob)
@@ -325,13 +372,13 @@ def _kill_group(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def _resident_bytes(pid: int) -> int:
-    """Resident memory of a process (Linux /proc; 0 where unavailable)."""
-    try:
-        with open(f"/proc/{pid}/statm") as handle:
-            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
+def _resident_bytes(pid: int, limit: int | None = None) -> int:
+    """Resident memory of a process and everything it started (Linux /proc; 0 elsewhere):
+    the student process runs under the sandbox's launcher, and may fork (memory that
+    forks share counts once, see :func:`course.sandbox.tree_resident_bytes`)."""
+    from .sandbox import tree_resident_bytes
+
+    return tree_resident_bytes(pid, limit)
 
 
 class OutputLog:

@@ -66,12 +66,17 @@ class ZygoteError(Exception):
 
 class WarmChild:
     """A student process forked by a zygote, with the part of ``Popen``'s interface the
-    grader uses: ``pid``, ``stdin``, ``stdout``, ``poll()``, ``wait()``, ``returncode``."""
+    grader uses: ``pid`` (as this process sees it), ``stdin``, ``stdout``, ``poll()``,
+    ``wait()``, ``returncode``."""
 
-    def __init__(self, zygote: "Zygote", pid: int, stdin, stdout):
-        self.zygote, self.pid, self.stdin, self.stdout = zygote, pid, stdin, stdout
+    def __init__(self, zygote: "Zygote", stdin, stdout):
+        self.zygote, self.stdin, self.stdout = zygote, stdin, stdout
+        self.pid = NO_PID
+        self.local_pid = 0  # the pid the zygote sees (another one inside a pid namespace)
         self.returncode: int | None = None
         self.max_rss_kb = 0
+        self.folder: Path | None = None  # the student's folder, handed to the sandbox's user
+        self.owner: tuple[int, int] | None = None
 
     def poll(self) -> int | None:
         if self.returncode is None:
@@ -87,24 +92,32 @@ class WarmChild:
             self.zygote.pump(0.5 if left is None else min(0.5, left))
         return self.returncode
 
-    def kill(self) -> None:
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+    def ended(self, returncode: int, max_rss_kb: int) -> None:
+        """The zygote reaped it (and, in a sandbox, everything it left running)."""
+        self.returncode, self.max_rss_kb = returncode, max_rss_kb
+        if self.folder is not None:  # as the sandbox does after a run: no links left for
+            from .sandbox import sanitize  # root to follow, and the folder back to its owner
+
+            sanitize(str(self.folder), self.owner)
 
 
 class Zygote:
-    """One warm worker: started on the first launch, restarted if it dies."""
+    """One warm worker: started at the first launch (or :meth:`prestart`), restarted when
+    it dies or when the sandbox options of the student command change."""
 
     def __init__(self, facade: str, sys_path=(), startup_timeout: float = 300):
         self.facade, self.sys_path = facade, [str(p) for p in sys_path]
         self.startup_timeout = startup_timeout
+        # the zygote's home; with a sandbox, every student folder must be inside it (the
+        # only folder of the grader's that the zygote's sandbox sees): Grader.scratch
+        self.root = Path(tempfile.mkdtemp(prefix="grading-worker-"))
         self.proc: subprocess.Popen | None = None
         self.sock: socket.socket | None = None
-        self.folder: Path | None = None
         self.log = None
-        self.children: dict[int, WarmChild] = {}
+        self.sandbox: dict | None = None  # options of the sandbox it runs in (None: none)
+        self.uid: int | None = None       # the user it runs as
+        self.pid_ns: str | None = None    # its pid namespace, when not ours
+        self.children: dict[int, WarmChild] = {}  # by the zygote's pid
         self.starts = 0            # zygotes started (1, unless one died)
         self.peak_rss_kb = 0       # the zygote's own peak resident memory
         self.child_peak_rss_kb = 0  # the largest student process it forked
@@ -116,21 +129,21 @@ class Zygote:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None and self.sock is not None
 
-    def start(self, env: dict, cwd: Path, fonts: str | None = None) -> None:
-        """Start the zygote with the environment a student process in ``cwd`` gets, moved to
-        a folder of the zygote's own (``cwd`` in any value becomes that folder).  The
-        matplotlib font list comes from ``cwd/.matplotlib`` or ``fonts``."""
+    def start(self, env: dict, cwd: Path, fonts: str | None = None,
+              sandbox: dict | None = None) -> None:
+        """Start the zygote with the environment a student process in ``cwd`` gets (``cwd``
+        in any value becomes the zygote's root), in the sandbox ``sandbox`` describes."""
         self.close()
         started = time.monotonic()
-        self.folder = Path(tempfile.mkdtemp(prefix="grading-worker-"))
-        mpl = self.folder / ".matplotlib"
-        if (Path(cwd) / ".matplotlib").is_dir():
-            shutil.copytree(Path(cwd) / ".matplotlib", mpl)
-        else:
-            mpl.mkdir()
-            for font_list in Path(fonts).glob("fontlist-*.json") if fonts else ():
-                shutil.copy2(font_list, mpl / font_list.name)
-        zygote_env = {k: v.replace(str(cwd), str(self.folder)) for k, v in env.items()}
+        mpl = self.root / ".matplotlib"
+        if not mpl.exists():
+            if (Path(cwd) / ".matplotlib").is_dir():
+                shutil.copytree(Path(cwd) / ".matplotlib", mpl)
+            else:
+                mpl.mkdir()
+                for font_list in Path(fonts).glob("fontlist-*.json") if fonts else ():
+                    shutil.copy2(font_list, mpl / font_list.name)
+        zygote_env = {k: v.replace(str(cwd), str(self.root)) for k, v in env.items()}
         # torch.cuda.is_available() by NVML, which does not initialise CUDA: a CUDA context
         # made before fork() is unusable in the children
         zygote_env["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
@@ -140,14 +153,16 @@ class Zygote:
         command = [sys.executable, *isolated, "-m", "course.workers", "--control-fd",
                    str(theirs.fileno()), "--facade", self.facade, "--sys-path",
                    json.dumps(self.sys_path)]
+        if sandbox is not None:
+            command = self._sandboxed(command, sandbox, theirs.fileno())
         try:
-            self.proc = subprocess.Popen(command, cwd=self.folder, env=zygote_env,
+            self.proc = subprocess.Popen(command, cwd=self.root, env=zygote_env,
                                          pass_fds=(theirs.fileno(),),
                                          stdin=subprocess.DEVNULL, stdout=self.log,
                                          stderr=subprocess.STDOUT, start_new_session=True)
         finally:
             theirs.close()
-        self.sock, self.starts = ours, self.starts + 1
+        self.sock, self.starts, self.sandbox = ours, self.starts + 1, sandbox
         _RUNNING.add(self)
         message = self._receive(self.startup_timeout)
         if not message or message.get("event") != "ready":
@@ -155,13 +170,34 @@ class Zygote:
             self.close()
             raise ZygoteError(f"the warm worker did not start ({message or 'no answer'})"
                               + (f": {error}" if error else ""))
+        self.uid = int(message.get("uid", os.getuid()))
+        self.pid_ns = None
+        global_pid = _find_pid(int(message["pid"]), ancestor=self.proc.pid)
+        if global_pid is not None and _pid_ns(global_pid) != _pid_ns(os.getpid()):
+            self.pid_ns = _pid_ns(global_pid)
         self.peak_rss_kb = max(self.peak_rss_kb, int(message.get("max_rss_kb", 0)))
         self.startup_seconds += time.monotonic() - started
 
-    def prestart(self, fonts: str | None = None) -> None:
-        """Start now (not at the first student), with a student process's environment."""
-        template = Path(tempfile.gettempdir()) / "grading-worker-template"
-        self.start(student_environment(template), template, fonts)
+    def _sandboxed(self, command: list[str], sandbox: dict, control_fd: int) -> list[str]:
+        """The zygote's command in the sandbox the student command asked for (same mode,
+        read-only paths, limits), with the zygote's root as its one writable folder."""
+        command = command + ["--sandboxed"] + (["--bwrap"] if sandbox["mode"] == "bwrap"
+                                               else [])
+        return [*sandbox["prefix"], *sandbox["options"], "--workdir", str(self.root),
+                "--keep-fd", str(control_fd), "--wall-time-s", str(7 * 24 * 3600),
+                "--", *command]
+
+    def prestart(self, fonts: str | None = None, command=None) -> None:
+        """Start now (not at the first student), with a student process's environment;
+        ``command(work, out)`` gives the student command the grader would run there (to
+        start in the same sandbox)."""
+        template = self.root / "template"
+        sandbox = None
+        if command is not None:
+            kind, _, sandbox = _classify(command(template, self.root / "template-out"))
+            if kind is None:
+                return  # started cold anyway
+        self.start(student_environment(template), template, fonts, sandbox)
 
     def close(self) -> None:
         """Stop the zygote (its children are stopped by the grader, or die with it)."""
@@ -180,12 +216,14 @@ class Zygote:
             self.log.close()
             self.log = None
         for child in self.children.values():
-            child.returncode = child.returncode if child.returncode is not None \
-                else -signal.SIGKILL
+            if child.returncode is None:
+                child.ended(-signal.SIGKILL, 0)
         self.children.clear()
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
-            self.folder = None
+
+    def remove(self) -> None:
+        """Stop it and remove its folder (the end of a grading run)."""
+        self.close()
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def _stderr_tail(self) -> str:
         """The end of what the zygote printed (why it did not start)."""
@@ -204,21 +242,38 @@ class Zygote:
     def launch(self, argv: list[str], cwd, env: dict, pass_fds=()):
         """Start ``argv`` (the grader's student command) as a fork of the warm worker.
 
-        A command that is not the plain student process (e.g. one wrapped in a sandbox by
-        :func:`course.grading.wrap_command`) is started cold with ``Popen``: a fork would
-        escape the wrapper.
+        The plain student command, or the same wrapped in :mod:`course.sandbox`
+        (:func:`course.supervisor.wrap_command`) with its folders inside :attr:`root`: the
+        zygote then runs in that sandbox (same mode, read-only paths, limits) and the fork
+        inherits it.  Anything else is started cold with ``Popen``, as given.
         """
-        if not _is_student_command(argv):
+        kind, inner, sandbox = _classify(argv)
+        if kind == "sandboxed" and not self._inside_root(sandbox):
+            kind = None
+        if kind is None:
             self.cold_fallbacks += 1
-            return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, cwd=cwd, env=env,
-                                    pass_fds=pass_fds, start_new_session=True)
-        if not self.alive():
-            self.start(env, Path(cwd))
+            from .supervisor import popen_student
+
+            return popen_student(argv, cwd, env, pass_fds)
+        if not self.alive() or _same_sandbox(self.sandbox) != _same_sandbox(sandbox):
+            self.start(env, Path(cwd), sandbox=sandbox)
+        folder, owner = None, None
+        env = dict(env)
+        if sandbox is not None:
+            folder = self._student_folder(Path(sandbox["workdir"]))
+            self._clean_root(keep=folder)
+            info = os.stat(folder)
+            owner = (info.st_uid, info.st_gid)
+            if os.geteuid() == 0 and self.uid not in (None, 0):
+                from .sandbox import hand_over
+
+                hand_over(str(folder), self.uid, self.uid)
+            env["HOME"] = sandbox["workdir"]  # as course.sandbox sets them
+            env["TMPDIR"] = "/tmp" if sandbox["mode"] == "bwrap" else sandbox["workdir"]
         stdin_r, stdin_w = os.pipe()
         out_r, out_w = os.pipe()
         try:
-            request = {"op": "launch", "argv": list(argv), "cwd": str(cwd), "env": env,
+            request = {"op": "launch", "argv": list(inner), "cwd": str(cwd), "env": env,
                        "fds": list(pass_fds)}
             try:
                 socket.send_fds(self.sock, [json.dumps(request).encode()],
@@ -229,17 +284,53 @@ class Zygote:
         finally:
             os.close(stdin_r)
             os.close(out_w)
-        child = WarmChild(self, 0, os.fdopen(stdin_w, "wb"), os.fdopen(out_r, "rb"))
+        child = WarmChild(self, os.fdopen(stdin_w, "wb"), os.fdopen(out_r, "rb"))
+        child.folder, child.owner = folder, owner
         message = self._receive(30, until="started")
         if not message:
             child.stdin.close()
             child.stdout.close()
             self.close()
             raise ZygoteError("the warm worker did not fork")
-        child.pid = int(message["pid"])
-        self.children[child.pid] = child
+        child.local_pid = int(message["pid"])
+        child.pid = self._global(child.local_pid)
+        self.children[child.local_pid] = child
         self.pump(0)  # an exit reported together with the start
         return child
+
+    def _inside_root(self, sandbox: dict) -> bool:
+        folders = [sandbox["workdir"]] + [source for source, _ in sandbox["rw"]]
+        return all(Path(f).resolve().is_relative_to(self.root.resolve()) and
+                   Path(f).resolve() != self.root.resolve() for f in folders)
+
+    def _student_folder(self, workdir: Path) -> Path:
+        """The folder of ``root`` that holds this student's folders (Grader.scratch)."""
+        relative = workdir.resolve().relative_to(self.root.resolve())
+        return self.root / relative.parts[0]
+
+    def _clean_root(self, keep: Path) -> None:
+        """Remove what earlier students left in ``root`` (outside their own folders)."""
+        for item in self.root.iterdir():
+            if item.name in (".matplotlib", "template") or item == keep:
+                continue
+            try:
+                if item.is_symlink() or not item.is_dir():
+                    item.unlink()
+                else:
+                    shutil.rmtree(item, ignore_errors=True)
+            except OSError:
+                pass
+
+    def _global(self, local_pid: int) -> int:
+        """The pid of a child as this process sees it (another one in a pid namespace)."""
+        if self.pid_ns is None:
+            return local_pid
+        for _ in range(50):
+            found = _find_pid(local_pid, namespace=self.pid_ns)
+            if found is not None:
+                return found
+            time.sleep(0.01)
+        return NO_PID  # it ended already: its exit message follows
 
     # ----------------------------------------------------------------- messages
 
@@ -277,27 +368,114 @@ class Zygote:
         self.child_peak_rss_kb = max(self.child_peak_rss_kb, rss)
         self.peak_rss_kb = max(self.peak_rss_kb, int(message.get("zygote_max_rss_kb", 0)))
         if child is not None:
-            child.max_rss_kb = rss
-            child.returncode = int(message["returncode"])
+            child.ended(int(message["returncode"]), rss)
 
     def _lost(self) -> None:
         """The zygote died: its children are stopped and count as killed."""
-        for pid in list(self.children):
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        for child in self.children.values():
+            if child.pid != NO_PID:
+                try:
+                    os.killpg(child.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
         self.close()
 
 
-def _is_student_command(argv) -> bool:
-    argv = list(argv)
+NO_PID = 2**31 - 1  # a pid no process has: signals to it and its group find nothing
+
+
+def _same_sandbox(sandbox: dict | None):
+    """What must not change for a zygote to serve a student command (not its folders)."""
+    return None if sandbox is None else (tuple(sandbox["prefix"]), tuple(sandbox["options"]))
+
+
+PER_RUN_OPTIONS = {"--workdir": 1, "--rw": 2, "--keep-fd": 1, "--wall-time-s": 1}
+
+
+def _classify(argv) -> tuple[str | None, list[str], dict | None]:
+    """("plain", argv, None) for the student command; ("sandboxed", student command,
+    sandbox) for it wrapped by ``python -m course.sandbox``: ``sandbox`` has the wrapper's
+    ``prefix`` (the interpreter and its flags), its ``options`` but those of one run
+    (folders, kept descriptors, wall clock), ``mode``, ``workdir`` and ``rw``;
+    (None, argv, None) for anything else (started cold)."""
+    argv = [str(a) for a in argv]
     isolated = ["-P"] if sys.version_info >= (3, 11) else []
-    prefix = [sys.executable, *isolated, "-m", MODULE]
-    return argv[:len(prefix)] == prefix
+    student = [sys.executable, *isolated, "-m", MODULE]
+    if argv[:len(student)] == student:
+        return "plain", argv, None
+    try:
+        at = next(i for i in range(1, min(len(argv), 6))
+                  if argv[i - 1] == "-m" and argv[i] == "course.sandbox")
+        end = argv.index("--", at)
+    except (StopIteration, ValueError):
+        return None, argv, None
+    if argv[0] != sys.executable or argv[end + 1:end + 1 + len(student)] != student:
+        return None, argv, None
+    from .sandbox import _parse
+
+    try:
+        parsed = _parse(argv[at + 1:])
+    except SystemExit:
+        return None, argv, None
+    if parsed.check or not parsed.workdir or parsed.mode is None:
+        return None, argv, None
+    options, tokens = [], argv[at + 1:end]
+    index = 0
+    while index < len(tokens):
+        width = PER_RUN_OPTIONS.get(tokens[index])
+        if width is None:
+            options.append(tokens[index])
+            index += 1
+        else:
+            index += 1 + width
+    return "sandboxed", argv[end + 1:], {
+        "prefix": argv[:at + 1], "options": options, "mode": parsed.mode,
+        "workdir": parsed.workdir, "rw": [list(p) for p in parsed.rw]}
 
 
-# --------------------------------------------------------------------------- pool
+def _pid_ns(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
+
+
+def _find_pid(local_pid: int, namespace: str | None = None,
+              ancestor: int | None = None) -> int | None:
+    """The pid (here) of the process whose innermost pid is ``local_pid``, in the pid
+    namespace ``namespace`` or among the descendants of ``ancestor``."""
+    import glob
+
+    for status in glob.glob("/proc/[0-9]*/status"):
+        try:
+            with open(status) as handle:
+                fields = dict(line.split(":", 1) for line in handle if ":" in line)
+        except OSError:
+            continue
+        nspid = fields.get("NSpid", "").split()
+        if not nspid or int(nspid[-1]) != local_pid:
+            continue
+        pid = int(status.split("/")[2])
+        if namespace is not None and _pid_ns(pid) == namespace:
+            return pid
+        if ancestor is not None and _descends(pid, ancestor):
+            return pid
+    return None
+
+
+def _descends(pid: int, ancestor: int) -> bool:
+    for _ in range(64):
+        if pid == ancestor:
+            return True
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                text = handle.read()
+            pid = int(text[text.rindex(")") + 2:].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+        if pid <= 1:
+            return False
+    return False
 
 
 def student_environment(work: Path) -> dict:
@@ -307,6 +485,18 @@ def student_environment(work: Path) -> dict:
     from .supervisor import ChildProcess
 
     return ChildProcess.environment(SimpleNamespace(runner=SimpleNamespace(work=Path(work))))
+
+
+def student_command(grader, work: Path, out: Path) -> list[str]:
+    """The command the grader runs for a student process working in ``work`` / ``out``
+    (sandboxed or not, as :func:`course.supervisor.wrap_command` decides)."""
+    from types import SimpleNamespace
+
+    from .supervisor import ChildProcess
+
+    runner = SimpleNamespace(work=Path(work), out=Path(out), sys_path=grader.sys_path,
+                             device=grader.device)
+    return ChildProcess.command(SimpleNamespace(runner=runner, config=grader.config), 3)
 
 
 def grade_class(grader, notebooks: dict, workers: int = 0, scheduler: str | None = None,
@@ -352,10 +542,11 @@ def grade_all(grader, notebooks: dict, workers: int, progress: bool = True,
 
     def work(zygote: Zygote) -> None:
         mine = copy.copy(grader)
-        mine.launcher = zygote.launch
+        mine.launcher, mine.scratch = zygote.launch, zygote.root
         try:
             try:
-                zygote.prestart(getattr(grader, "_mpl_cache", None))
+                zygote.prestart(getattr(grader, "_mpl_cache", None),
+                                command=lambda work, out: student_command(grader, work, out))
             except ZygoteError:
                 pass  # started again at the first student (and reported there if it fails)
             finally:
@@ -379,7 +570,7 @@ def grade_all(grader, notebooks: dict, workers: int, progress: bool = True,
                                         refresh=False)
                     bar.update(1)
         finally:
-            zygote.close()
+            zygote.remove()
 
     started = time.monotonic()
     threads = [threading.Thread(target=work, args=(z,), daemon=True, name=f"grading-worker-{i}")
@@ -423,9 +614,15 @@ def _zygote_main(argv=None) -> None:
     parser.add_argument("--control-fd", type=int, required=True)
     parser.add_argument("--facade", required=True)
     parser.add_argument("--sys-path", default="[]")
+    parser.add_argument("--sandboxed", action="store_true",
+                        help="in course.sandbox: after each student, stop all it left")
+    parser.add_argument("--bwrap", action="store_true",
+                        help="in bubblewrap: a pid namespace, a private /tmp and /dev/shm")
     args = parser.parse_args(argv)
     _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the worker that started us
     _prctl(4, 0)               # PR_SET_DUMPABLE 0: no ptrace / /proc/<pid>/mem by students
+    if args.sandboxed:
+        _prctl(36, 1)          # PR_SET_CHILD_SUBREAPER: what students leave comes to us
     sock = socket.socket(fileno=args.control_fd)
     sys.path[:0] = json.loads(args.sys_path)
     import torch
@@ -441,12 +638,18 @@ def _zygote_main(argv=None) -> None:
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    _send(sock, event="ready", max_rss_kb=_max_rss_kb())
+    _send(sock, event="ready", max_rss_kb=_max_rss_kb(), uid=os.getuid(), pid=os.getpid())
+    children: set[int] = set()
+    # after a student, stop everything it left: possible where every process we can signal
+    # is the sandbox's (a pid namespace of its own, or a user of its own)
+    from .sandbox import UID_BASE
+
+    sweep = args.sandboxed and (args.bwrap or os.getuid() >= UID_BASE)
     while True:
         readable = select.select([sock, wake_r], [], [])[0]
         if wake_r in readable:
             os.read(wake_r, 4096)
-        _reap(sock)
+        _reap(sock, children, sweep, args.bwrap)
         if sock in readable:
             try:
                 data, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 16)
@@ -456,10 +659,11 @@ def _zygote_main(argv=None) -> None:
                 break  # the grader closed the control socket
             request = json.loads(data)
             pid = _fork_child(request, fds, sock, (wake_r, wake_w))
+            children.add(pid)
             for fd in fds:
                 os.close(fd)
             _send(sock, event="started", pid=pid)
-            _reap(sock)
+            _reap(sock, children, sweep, args.bwrap)
     os._exit(0)
 
 
@@ -540,8 +744,10 @@ def _become_student(request: dict, fds: list[int], sock, own_fds) -> None:
     student_process.main(args)
 
 
-def _reap(sock) -> None:
-    """Report every child that ended (exit code as Popen gives it, peak memory)."""
+def _reap(sock, children: set, sweep: bool, private_tmp: bool) -> None:
+    """Report every student process that ended (exit code as Popen gives it, peak memory);
+    with ``sweep``, first stop and reap everything else it left running, and empty the
+    private /tmp and /dev/shm, so that the next student finds what the first one did."""
     while True:
         try:
             pid, status, usage = os.wait4(-1, os.WNOHANG)
@@ -549,8 +755,47 @@ def _reap(sock) -> None:
             return
         if pid == 0:
             return
+        if pid not in children:
+            continue  # an orphan a student left (we are its subreaper): reaped
+        children.discard(pid)
+        if sweep:
+            _sweep(private_tmp)
         _send(sock, event="exit", pid=pid, returncode=os.waitstatus_to_exitcode(status),
               max_rss_kb=usage.ru_maxrss, zygote_max_rss_kb=_max_rss_kb())
+
+
+def _sweep(private_tmp: bool) -> None:
+    """Kill every process we may signal but ourselves (in a sandbox: what the student left),
+    reap them, and empty the sandbox's private /tmp and /dev/shm."""
+    for _ in range(100):
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            break
+        except PermissionError:
+            break
+        time.sleep(0.005)
+        while True:
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
+            except ChildProcessError:
+                break
+    if private_tmp:
+        for folder in ("/tmp", "/dev/shm"):
+            try:
+                entries = os.listdir(folder)
+            except OSError:
+                continue
+            for name in entries:
+                path = os.path.join(folder, name)
+                try:
+                    if os.path.isdir(path) and not os.path.islink(path):
+                        shutil.rmtree(path, ignore_errors=True)
+                    else:
+                        os.unlink(path)
+                except OSError:
+                    pass
 
 
 def _send(sock, **message) -> None:

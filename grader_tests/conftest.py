@@ -5,7 +5,9 @@
 
 grades every ``<submissions>/<student>/<a>/<a>.ipynb`` (every folder of ``<submissions>`` is
 a student, even one without the notebook) with :class:`course.grading.Grader`, each student
-once, the first time one of their items runs.  At the end it writes ``grades/<a>.csv``,
+once: when the first item runs, every selected student is graded by ``--workers`` warm
+workers (default: one per core) or on the Dask cluster of ``--scheduler``
+(:func:`course.workers.grade_class`), with a progress bar.  At the end it writes ``grades/<a>.csv``,
 ``grades/<a>/<student>/results.json`` (Gradescope), ``grades/<a>-run.json`` and the JUnit
 report ``grades/<a>-junit.xml`` (unless ``--junitxml`` says otherwise), and prints one line
 per student.
@@ -16,6 +18,7 @@ grader could not grade (bad options, no source notebook, an internal error).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 import time
@@ -48,6 +51,12 @@ def pytest_addoption(parser):
                     help="seconds per check and per cell (default from pyproject.toml)")
     group.addoption("--memory-limit-mb", type=int, default=None,
                     help="memory per student process in MiB (default from pyproject.toml)")
+    group.addoption("--workers", type=int, default=0,
+                    help="students graded at a time, each by a warm worker "
+                         "(course/workers.py; default: one per core)")
+    group.addoption("--scheduler", default=None,
+                    help="grade on the Dask cluster of this scheduler, e.g. tcp://host:8786 "
+                         "(course/distributed_grading.py)")
 
 
 class GradingRun:
@@ -76,6 +85,10 @@ class GradingRun:
         except (NotebookError, GraderError, ValueError) as error:
             raise pytest.UsageError(f"cannot grade {self.name}: {error}") from None
         self.grades: dict[str, StudentGrade] = {}
+        self.workers, self.scheduler = option.workers, option.scheduler
+        self.selected: list[str] | None = None  # students with selected items (-k)
+        self.worker_stats: dict = {}
+        self.pytest_config = config
         self.student_failures = 0
         self.started = time.time()
 
@@ -84,8 +97,33 @@ class GradingRun:
 
     def row(self, student: str, check: str):
         if student not in self.grades:
+            self.grade_selected()
+        if student not in self.grades:
             self.grades[student] = self._grade(student)
         return next(r for r in self.grades[student].results if r.check == check)
+
+    def grade_selected(self) -> None:
+        """Grade every selected student not graded yet, all at once: warm workers here or a
+        Dask cluster (course/workers.py), with a progress bar on the terminal."""
+        from course.workers import grade_class
+
+        todo = [s for s in (self.selected or self.students) if s not in self.grades]
+        if not todo:
+            return
+        capture = self.pytest_config.pluginmanager.getplugin("capturemanager")
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            try:
+                grades, self.worker_stats = grade_class(
+                    self.grader, {s: self.notebook(s) for s in todo}, self.workers,
+                    self.scheduler, progress=True)
+            except Exception as error:  # noqa: BLE001 - e.g. no scheduler at that address
+                message = f"internal grader error: {type(error).__name__}: {error}"
+                grades = {}
+                for student in todo:
+                    grades[student] = StudentGrade(
+                        student, self.grader.all_rows(student, "error", message))
+                    grades[student].internal_error = message
+        self.grades.update(grades)
 
     def _grade(self, student: str) -> StudentGrade:
         try:
@@ -110,6 +148,7 @@ class GradingRun:
             "students": len(grades), "started": time.ctime(self.started),
             "finished": time.ctime(), "command": sys.argv,
             "reproduce": f"--seeds {','.join(map(str, self.grader.seeds))}",
+            "workers": self.worker_stats,
         }
         return write_reports(self.grades_dir, self.name, grades, info, labels)
 
@@ -131,6 +170,14 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.xmlpath = str(run.grades_dir / f"{run.name}-junit.xml")
     if config.option.tbstyle == "auto":
         config.option.tbstyle = "no"  # the short summary and the grade lines say it all
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    run = session.config.stash.get(RUN, None)
+    if run is not None:
+        run.selected = sorted({item.callspec.params["submission_check"][0]
+                               for item in session.items if hasattr(item, "callspec")
+                               and "submission_check" in item.callspec.params})
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -14,7 +14,7 @@ import random
 import numpy as np
 import torch
 
-from .checking import CheckFailure, call_student
+from .checking import call_student
 
 
 def to_array(value) -> np.ndarray:
@@ -95,11 +95,6 @@ def shape_text(shape) -> str:
     """(3,) / (4, 5) / () as Python writes a tuple."""
     shape = tuple(shape)
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
-def fail_raised(check: str, error: str, hint: str) -> None:
-    """The failure for student code that raised inside a probe (the error text is data)."""
-    raise CheckFailure(check, "your code raised an exception", observed=error, hint=hint)
 
 
 def error_text(error) -> str:

@@ -18,8 +18,9 @@ which
 2. binds the course's own checkers again in the notebook's namespace ("imports them
    afresh"): a checker the student redefined is replaced, with a note on stdout, so the
    hidden tests judge the student's code with the real check;
-3. wraps those checkers so that each call verifies again when it returns: student code
-   that patches something *while* a check runs it fails that check too.
+3. wraps those checkers so that each call verifies again, before it starts and when it
+   returns: student code that patches something *while* a check runs it fails that check
+   too.
 
 When the snapshot is taken: this module is imported by ``support/__init__.py``, i.e. by the
 setup cell's ``from support import *`` (or ``from support.<assignment> import *``), before
@@ -329,6 +330,9 @@ def _guard(original):
 
     @functools.wraps(original)
     def guarded(*args, **kwargs):
+        problems = tampered()
+        if problems:
+            raise IntegrityError(_message(problems, "since the setup cell ran"))
         result = original(*args, **kwargs)
         problems = tampered()
         if problems:

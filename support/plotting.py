@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 GRID_POINTS = 500
+FEW_POINTS = 20
 
 
 def _as_array(values) -> np.ndarray:
@@ -88,21 +89,31 @@ def _plot_data_and_model(ax, x, y, xvalid, yvalid, model):
 
 
 def _plot_losses(ax, loss_history, valid_loss_history):
-    plotted = []
+    plotted, notes, length = [], [], 1
     for history, label, color in ((loss_history, "training loss", "tab:blue"),
                                   (valid_loss_history, "validation loss", "tab:orange")):
         if history is None:
             continue
         values = _finite(_as_array(history))
-        ax.plot(np.arange(len(values)), values, color=color, label=label)
+        finite = np.isfinite(values)
+        # a diverged run may leave only a handful of finite points: draw them as dots
+        marker = "o" if finite.sum() <= FEW_POINTS else None
+        ax.plot(np.arange(len(values)), values, color=color, label=label, marker=marker,
+                markersize=4)
         plotted.append(values)
-    positive = [v[np.isfinite(v) & (v > 0)] for v in plotted]
-    if any(p.size for p in positive):
+        length = max(length, len(values))
+        if not finite.all():
+            notes.append(f"{label} not finite from iteration {int(np.argmin(finite))}")
+    log_scale = any(np.any(np.isfinite(v) & (v > 0)) for v in plotted)
+    if log_scale:
         ax.set_yscale("log")
     else:
-        ax.set_title("no finite positive loss to show on a log scale")
+        notes.append("no finite positive loss to show")
+    if notes:
+        ax.set_xlim(-0.03 * length - 0.5, 1.03 * length - 0.5)
+        ax.set_title("; ".join(notes), fontsize=10)
     ax.set_xlabel("iteration")
-    ax.set_ylabel("loss (log scale)")
+    ax.set_ylabel("loss (log scale)" if log_scale else "loss")
     ax.legend()
 
 

@@ -6,12 +6,14 @@ by tests/submissions.py); each test then reads that student's scores from the gr
 
 from __future__ import annotations
 
+import csv
 import shutil
 
 import pytest
 from nbgrader.api import Gradebook
 
 from tests.conftest import nbgrader
+from tests.grading.grader_cli import output, run_grader
 from tests.submissions import make_submission, write_submission
 
 ASSIGNMENT = "hw4_pytorch_regularization"
@@ -92,3 +94,18 @@ def test_export_and_feedback_work_after_autograde(autograded):
     nbgrader("generate_feedback", ASSIGNMENT, "--force", cwd=root)
     feedback = root / "feedback" / "correct" / ASSIGNMENT / f"{ASSIGNMENT}.html"
     assert feedback.exists()
+
+
+def test_grader_tests_totals_equal_nbgrader_autograde(autograded, tmp_path):
+    """The authoritative grader and nbgrader agree on every student's autograded total."""
+    root, _ = autograded
+    result = run_grader("--submissions", root / "submitted", "--assignment", ASSIGNMENT,
+                        "--device", "cpu", "--grades-dir", tmp_path)
+    assert result.returncode == 0, output(result)
+    totals = {}
+    with open(tmp_path / f"{ASSIGNMENT}.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            totals[row["student_id"]] = totals.get(row["student_id"], 0) + float(row["points"])
+    for student in CLASS:
+        nbgrader_total = sum(score for score, _ in scores(root, student).values())
+        assert totals[student] == pytest.approx(nbgrader_total), student

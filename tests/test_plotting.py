@@ -125,6 +125,10 @@ def test_diverged_run_is_drawn_without_error():
     data_ax, loss_ax = plt.gcf().axes
     assert "diverged" in data_ax.get_title()
     assert loss_ax.get_yscale() == "log"
+    assert loss_ax.get_title() == ("training loss not finite from iteration 1; "
+                                   "validation loss not finite from iteration 0")
+    assert loss_ax.get_lines()[0].get_marker() == "o"  # few finite points: drawn as dots
+    assert loss_ax.get_xlim()[1] >= 2
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

@@ -339,3 +339,20 @@ def test_check_command_says_which_mode():
     assert result.returncode == 0
     expected = "isolation is ON" if sandbox_available(CONFIG) else "isolation is OFF"
     assert expected in result.stdout
+
+
+def test_processes_that_together_hold_too_much_memory_are_stopped(tmp_path):
+    code = textwrap.dedent('''
+        import os, time
+        for _ in range(8):
+            if os.fork() == 0:
+                block = b"x" * (200 * 2**20)  # each under RLIMIT_AS, 1.6 GB together
+                time.sleep(60)
+                os._exit(0)
+        time.sleep(60)
+    ''')
+    command = sandbox_argv([sys.executable, "-c", code], tmp_path, memory_limit_mb=1000,
+                           wall_time_s=120)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    assert "MiB of memory in all" in result.stderr

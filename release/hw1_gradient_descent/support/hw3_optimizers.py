@@ -1,0 +1,39 @@
+"""Checkers and helpers for hw3_optimizers (gradient descent, momentum, minibatches, RMSprop).
+
+The notebook does ``from support.hw3_optimizers import *``, which gives everything in
+``__all__``: the data, the :class:`MLP` model, the plotting and experiment helpers, and one
+``test_<name>`` checker per graded function.  ``CHECKS`` maps each checker's name to its
+:class:`~support.checking.Check`, which is what the grader uses to run the same check
+across a process boundary.  Nothing here imports the hw4 modules.
+"""
+
+from .checking import make_checker
+from .hw3_helpers import (MLP, evaluate, linear_benchmark, load_digits_split, load_mnist,
+                          make_loss_2d, newton_optimum_2d, perturbed_copy, plot_losses,
+                          plot_param_distance, plot_timings, plot_training,
+                          plot_trajectories_2d, print_params, run_optimizer,
+                          show_class_filters, show_digits, time_forward_backward,
+                          train_model, zero_grad)
+from .hw3_minibatch_checks import SAMPLE_MINIBATCH
+from .hw3_training_checks import BEAT_BENCHMARK
+from .hw3_update_checks import GRADIENT_UPDATE, MOMENTUM_UPDATE, RMSPROP_UPDATE
+
+CHECKS = {check.name: check for check in (
+    GRADIENT_UPDATE, MOMENTUM_UPDATE, SAMPLE_MINIBATCH, RMSPROP_UPDATE, BEAT_BENCHMARK,
+)}
+
+test_gradient_update = make_checker(GRADIENT_UPDATE)
+test_momentum_update = make_checker(MOMENTUM_UPDATE)
+test_sample_minibatch = make_checker(SAMPLE_MINIBATCH)
+test_rmsprop_update = make_checker(RMSPROP_UPDATE)
+test_beat_benchmark = make_checker(BEAT_BENCHMARK)
+
+__all__ = [
+    "MLP", "zero_grad", "print_params", "evaluate", "train_model", "linear_benchmark",
+    "load_digits_split", "load_mnist",
+    "show_digits", "show_class_filters", "plot_losses", "plot_training",
+    "make_loss_2d", "newton_optimum_2d", "run_optimizer", "plot_param_distance",
+    "plot_trajectories_2d", "perturbed_copy", "time_forward_backward", "plot_timings",
+    "test_gradient_update", "test_momentum_update", "test_sample_minibatch",
+    "test_rmsprop_update", "test_beat_benchmark",
+]

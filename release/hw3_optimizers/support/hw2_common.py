@@ -1,0 +1,301 @@
+"""Small tools the hw2_mlp_training checks share: reading untrusted probe data, a module that
+records how the model was called, seeded tensors, and float64 reference maths.
+
+Nothing here is a solution to an exercise: the reference maths are closed forms in numpy
+(softmax cross-entropy of a linear model and its gradient), written the way the notebook
+states them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from .checking import CheckFailure
+
+PROBE_HINT = ("the data the check collected from your code is incomplete or malformed; "
+              "run the check in the notebook, where the probe and the verdict run together")
+
+
+# ----------------------------------------------------------------------------- probe data
+
+class Data:
+    """Typed, defensive access to a probe's data inside a verdict.
+
+    The probe may have run in another process, so every value is checked for presence and
+    type; anything missing or malformed becomes a CheckFailure "probe data", never a crash.
+    """
+
+    def __init__(self, check: str, data):
+        self.check = check
+        if not isinstance(data, dict):
+            self.fail("a dict of probe data", type(data).__name__)
+        self.data = data
+
+    def fail(self, expected, observed):
+        raise CheckFailure(self.check, "probe data", expected=expected, observed=observed,
+                           hint=PROBE_HINT)
+
+    def get(self, key):
+        if key not in self.data:
+            self.fail(f"{key!r}", "missing")
+        return self.data[key]
+
+    def flag(self, key) -> bool:
+        value = self.get(key)
+        if isinstance(value, np.ndarray) and value.shape == () and value.dtype == bool:
+            value = bool(value)
+        if not isinstance(value, bool):
+            self.fail(f"{key!r} as a bool", repr(value)[:60])
+        return value
+
+    def text(self, key) -> str:
+        value = self.get(key)
+        if not isinstance(value, str):
+            self.fail(f"{key!r} as a string", repr(value)[:60])
+        return value
+
+    def number(self, key, optional=False):
+        value = self.get(key)
+        if value is None and optional:
+            return None
+        if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iuf":
+            value = value.item()
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(f"{key!r} as a number", repr(value)[:60])
+        return float(value)
+
+    def integer(self, key) -> int:
+        value = self.number(key)
+        if not math.isfinite(value) or value != int(value):
+            self.fail(f"{key!r} as an integer", repr(value)[:60])
+        return int(value)
+
+    def numbers(self, key, optional=False):
+        """A 1-D float64 array from a list of numbers or a numeric array (None if optional)."""
+        value = self.get(key)
+        if value is None and optional:
+            return None
+        if isinstance(value, list):
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+                self.fail(f"{key!r} as a list of numbers", repr(value)[:60])
+            return np.asarray(value, dtype=float).reshape(-1)
+        if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in "iuf":
+            return value.astype(float)
+        self.fail(f"{key!r} as a list of numbers", repr(value)[:60])
+
+    def array(self, key, shape=None, optional=False):
+        """A numeric numpy array as float64, of ``shape`` when given (None if optional)."""
+        value = self.get(key)
+        if value is None and optional:
+            return None
+        if isinstance(value, (list, int, float)) and not isinstance(value, bool):
+            try:
+                value = np.asarray(value, dtype=float)
+            except (TypeError, ValueError):
+                self.fail(f"{key!r} as a numeric array", repr(value)[:60])
+        if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
+            self.fail(f"{key!r} as a numeric array", type(value).__name__)
+        if shape is not None and tuple(value.shape) != tuple(shape):
+            self.fail(f"{key!r} of shape {tuple(shape)}", f"shape {tuple(value.shape)}")
+        return value.astype(float)
+
+    def shape(self, key, optional=False):
+        value = self.get(key)
+        if value is None and optional:
+            return None
+        if (not isinstance(value, list)
+                or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+            self.fail(f"{key!r} as a list of ints", repr(value)[:60])
+        return tuple(value)
+
+    def texts(self, key) -> list:
+        value = self.get(key)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(f"{key!r} as a list of strings", repr(value)[:60])
+        return value
+
+    def flags(self, key) -> list:
+        value = self.get(key)
+        if not isinstance(value, list) or not all(isinstance(v, bool) for v in value):
+            self.fail(f"{key!r} as a list of bools", repr(value)[:60])
+        return value
+
+    def integers(self, key) -> list:
+        value = self.get(key)
+        if (not isinstance(value, list)
+                or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+            self.fail(f"{key!r} as a list of ints", repr(value)[:60])
+        return value
+
+
+# ----------------------------------------------------------------------------- probe side
+
+def float_list(values):
+    """A list of Python floats from a list/tuple of numbers or 1-element tensors/arrays.
+
+    Returns (list, None), or (None, a description of what was wrong).
+    """
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().reshape(-1).tolist()
+    if isinstance(values, np.ndarray):
+        values = values.reshape(-1).tolist()
+    if not isinstance(values, (list, tuple)):
+        return None, f"a {type(values).__name__}"
+    out = []
+    for i, value in enumerate(values):
+        try:
+            if isinstance(value, torch.Tensor):
+                if value.numel() != 1:
+                    return None, f"entry {i} is a tensor of shape {tuple(value.shape)}"
+                value = value.detach().cpu().reshape(-1)[0].item()
+            elif isinstance(value, np.ndarray):
+                if value.size != 1:
+                    return None, f"entry {i} is an array of shape {value.shape}"
+                value = value.reshape(-1)[0].item()
+            if isinstance(value, bool):
+                return None, f"entry {i} is a bool"
+            out.append(float(value))
+        except (TypeError, ValueError, RuntimeError):
+            return None, f"entry {i} is a {type(value).__name__}"
+    return out, None
+
+
+def to_numpy(tensor) -> np.ndarray:
+    """A detached float64 copy of a tensor, on the CPU."""
+    return tensor.detach().cpu().double().numpy()
+
+
+class Recorder(nn.Module):
+    """An identity layer that writes down, for every forward call, the module's mode, whether
+    autograd was recording, the input's device type and the batch size."""
+
+    def __init__(self):
+        super().__init__()
+        self.log = []
+
+    def forward(self, x):
+        self.log.append((bool(self.training), bool(torch.is_grad_enabled()), x.device.type,
+                         int(x.shape[0]) if x.dim() else 0))
+        return x
+
+    def as_data(self, prefix="calls"):
+        return {f"{prefix}_training": [entry[0] for entry in self.log],
+                f"{prefix}_grad": [entry[1] for entry in self.log],
+                f"{prefix}_device": [entry[2] for entry in self.log],
+                f"{prefix}_batch": [entry[3] for entry in self.log]}
+
+
+@contextlib.contextmanager
+def forked_rng(seed: int, device: str):
+    """Seed torch's global generators inside the block and restore them afterwards, so a
+    check leaves the notebook's random stream as it found it."""
+    devices = []
+    if torch.device(device).type == "cuda":
+        devices = [torch.device(device).index or 0]
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Run the block with one torch CPU thread (restored afterwards).
+
+    The checks' tensors are tiny: splitting them across threads costs more than it saves,
+    and on a busy machine (a CI runner, a grader running several jobs) waiting for the
+    other threads made a 15 ms check take a second.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def in_one_thread(probe):
+    """Decorator: the probe runs under :func:`one_thread`."""
+
+    @functools.wraps(probe)
+    def wrapped(*args, **kwargs):
+        with one_thread():
+            return probe(*args, **kwargs)
+
+    return wrapped
+
+
+def linear_layer(weight: np.ndarray, bias: np.ndarray, device: str) -> nn.Linear:
+    """An nn.Linear holding the given (out, in) weight and (out,) bias, in float32."""
+    out_features, in_features = weight.shape
+    layer = nn.Linear(in_features, out_features)
+    with torch.no_grad():
+        layer.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
+        layer.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+    return layer.to(device)
+
+
+def f32(values) -> np.ndarray:
+    """Values rounded to float32 and held in float64 (what the student's tensors contain)."""
+    return np.asarray(values, dtype=np.float32).astype(np.float64)
+
+
+# ----------------------------------------------------------------------------- reference maths
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """log p_ij = z_ij - log sum_k exp z_ik, computed stably (row-wise)."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def smoothed_targets(labels: np.ndarray, classes: int, smoothing: float) -> np.ndarray:
+    """q_ij = (1 - eps) [j = y_i] + eps / C: the target distribution of
+    nn.CrossEntropyLoss(label_smoothing=eps)."""
+    q = np.full((len(labels), classes), smoothing / classes)
+    q[np.arange(len(labels)), labels] += 1.0 - smoothing
+    return q
+
+
+def cross_entropy_per_example(logits, labels, smoothing=0.0) -> np.ndarray:
+    """l_i = - sum_j q_ij log softmax(z_i)_j (plain cross-entropy when eps = 0)."""
+    q = smoothed_targets(labels, logits.shape[1], smoothing)
+    return -(q * log_softmax(logits)).sum(axis=1)
+
+
+def cross_entropy_logit_grad(logits, labels, smoothing=0.0) -> np.ndarray:
+    """d mean_i(l_i) / d z = (softmax(z) - q) / B for a batch of B rows."""
+    q = smoothed_targets(labels, logits.shape[1], smoothing)
+    return (np.exp(log_softmax(logits)) - q) / len(labels)
+
+
+def top_two_gap(logits: np.ndarray) -> float:
+    """The smallest, over rows, distance between the largest and second largest logit."""
+    part = np.sort(logits, axis=1)
+    return float((part[:, -1] - part[:, -2]).min())
+
+
+def batches(n: int, batch_size: int):
+    """Index ranges of a DataLoader without shuffling: [0, B), [B, 2B), ..., last partial."""
+    return [(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
+
+
+def close(a, b, rtol, atol) -> bool:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return a.shape == b.shape and bool(np.all(np.isfinite(a))) and bool(
+        np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def fmt(values, digits=5) -> str:
+    """A short printable list of numbers."""
+    values = np.asarray(values, dtype=float).reshape(-1)
+    shown = ", ".join(f"{v:.{digits}g}" for v in values[:6])
+    return f"[{shown}{', ...' if len(values) > 6 else ''}] ({len(values)} values)"
+
+
+def ceil_div(a: int, b: int) -> int:
+    return int(math.ceil(a / b))

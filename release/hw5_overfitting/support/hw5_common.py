@@ -1,0 +1,189 @@
+"""Small tools shared by the hw5 checkers.
+
+* :func:`quiet` silences what the student's code prints while a probe runs it (progress
+  bars, per-epoch lines), so a check prints one line and nothing lands on stderr.
+* :func:`to_plain_list` turns whatever the student returned (list, tuple, tensor, array)
+  into JSON-able data for the probe.
+* :class:`Data` reads probe data as *untrusted*: a missing key or a wrong shape becomes a
+  :class:`CheckFailure` with the property ``"probe data"``, never a KeyError.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import numbers
+import random
+
+import numpy as np
+
+from .checking import CheckFailure
+
+PROBE_DATA = "probe data"
+
+
+@contextlib.contextmanager
+def quiet():
+    """Swallow stdout and stderr (prints, tqdm bars, warnings) of the student's code."""
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        yield sink
+
+
+def rng(seed: int, salt: int = 0) -> random.Random:
+    """A seeded generator for make_params; only ``random()`` and what is built on it."""
+    return random.Random(seed * 7919 + salt)
+
+
+def to_plain_list(value):
+    """A list of plain items from a list, tuple, tensor or array (None if not a sequence).
+
+    Integers stay ints, floats stay floats, strings stay strings, ``None`` stays ``None``;
+    anything else becomes its ``repr`` so it can be shown in a message.
+    """
+    if hasattr(value, "detach") and hasattr(value, "cpu"):
+        value = value.detach().cpu().tolist()
+    elif isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        return None
+    return [_plain_item(v) for v in value]
+
+
+def _plain_item(v):
+    if v is None or isinstance(v, (str, bool)):
+        return v
+    if hasattr(v, "item") and getattr(v, "ndim", 1) == 0:
+        v = v.item()
+    if isinstance(v, numbers.Integral):
+        return int(v)
+    if isinstance(v, numbers.Real):
+        return float(v)
+    return repr(v)
+
+
+def to_float(value) -> float:
+    """float() of a number, a one-element tensor or array; nan if that is impossible."""
+    try:
+        if hasattr(value, "detach") and hasattr(value, "cpu"):
+            value = value.detach().cpu().numpy()
+        if isinstance(value, np.ndarray):
+            return float(value.reshape(-1)[0]) if value.size == 1 else math.nan
+        return float(value)
+    except (TypeError, ValueError, IndexError, RuntimeError):
+        return math.nan
+
+
+def to_array(value) -> np.ndarray | None:
+    """A float64 numpy array from a tensor, an array or a (nested) list; None if impossible."""
+    try:
+        if hasattr(value, "detach") and hasattr(value, "cpu"):
+            return value.detach().cpu().double().numpy()
+        array = np.asarray(value, dtype=np.float64)
+        return array
+    except (TypeError, ValueError, RuntimeError):
+        return None
+
+
+class Data:
+    """Untrusted probe data of one check: typed getters that fail as CheckFailure."""
+
+    def __init__(self, check: str, data, keys=()):
+        if not isinstance(data, dict):
+            raise CheckFailure(check, PROBE_DATA, expected="a dict of probe results",
+                               observed=type(data).__name__)
+        self.check, self.data = check, data
+        missing = [key for key in keys if key not in data]
+        if missing:
+            raise CheckFailure(check, PROBE_DATA, expected=f"the probe's results {list(keys)}",
+                               observed=f"{missing} missing",
+                               hint="the probe's results were incomplete; run the check again")
+
+    def _fail(self, key, what, value):
+        shown = value if value is None or isinstance(value, (int, float, str)) \
+            else type(value).__name__
+        raise CheckFailure(self.check, PROBE_DATA, expected=f"{key}: {what}",
+                           observed=shown,
+                           hint="the probe's results were incomplete; run the check again")
+
+    def get(self, key, default=None):
+        return self.data.get(key, default)
+
+    def has(self, key) -> bool:
+        return key in self.data
+
+    def array(self, key, shape=None, ndim=None) -> np.ndarray:
+        """A float64 array; ``shape`` entries of None match any length."""
+        value = self.data.get(key)
+        array = to_array(value) if value is not None else None
+        if array is None:
+            self._fail(key, "an array", value)
+        if ndim is not None and array.ndim != ndim:
+            self._fail(key, f"an array with {ndim} dimensions", str(array.shape))
+        if shape is not None and (array.ndim != len(shape) or any(
+                s is not None and s != a for s, a in zip(shape, array.shape))):
+            self._fail(key, f"an array of shape {shape}", str(array.shape))
+        return array
+
+    def integer(self, key) -> int:
+        value = self.data.get(key)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            self._fail(key, "an integer", value)
+        return int(value)
+
+    def flag(self, key) -> bool:
+        value = self.data.get(key)
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        if isinstance(value, numbers.Integral) and value in (0, 1):
+            return bool(value)
+        self._fail(key, "True or False", value)
+
+    def text(self, key) -> str:
+        value = self.data.get(key)
+        if not isinstance(value, str):
+            self._fail(key, "a string", value)
+        return value
+
+    def items(self, key):
+        """A list (possibly with None entries), or None when the key holds None."""
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            self._fail(key, "a list", value)
+        return value
+
+
+def same_number(value, expected: float) -> bool:
+    """value is a real number (not a bool) equal to expected."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) \
+        and float(value) == float(expected)
+
+
+def close(observed, expected, atol: float, rtol: float = 0.0) -> bool:
+    """Same shape and every entry within atol + rtol * |expected| (nan never matches)."""
+    observed, expected = np.asarray(observed, dtype=float), np.asarray(expected, dtype=float)
+    if observed.shape != expected.shape:
+        return False
+    return bool(np.all(np.abs(observed - expected) <= atol + rtol * np.abs(expected)))
+
+
+def show(values, digits: int = 4) -> str:
+    """A compact rendering of a list/array of numbers for messages."""
+    array = np.asarray(values, dtype=float)
+    return np.array2string(array, precision=digits, suppress_small=True, max_line_width=100,
+                           threshold=40)
+
+
+@contextlib.contextmanager
+def keep_rng():
+    """Run student code without disturbing torch's global CPU generator.
+
+    A check's model initialisation and DataLoader shuffling draw from the global generator;
+    the notebook's own results then stay the same whether or not a test cell ran before.
+    """
+    import torch
+    with torch.random.fork_rng(devices=[]):
+        yield

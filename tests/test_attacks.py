@@ -1,0 +1,219 @@
+"""Hostile submissions through real ``nbgrader autograde`` and ``generate_feedback``.
+
+One autograde run grades the class of tests/sandbox/attack_class.py (an intruder, a
+cheater, a patcher, a crasher and a correct student) in a copy of the released course, in
+the sandboxed kernel; every test reads what that run left.  For every student: the points
+it earned, a reason in the notebook for each cell that scored 0, the other students
+untouched, the run complete (exit 0), the gradebook intact, no hidden-test source in the
+feedback.  The infinite loops (which cost a cell timeout each) are graded in a second,
+slow run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from tests.conftest import REPO
+from tests.sandbox.attack_class import (ASSIGNMENT, LOOPER, ZERO, build, hidden_lines,
+                                        students)
+from tests.submissions import source_notebook
+
+A = ASSIGNMENT
+LOOP_TIMEOUT = 40  # seconds per cell in the slow run: each infinite loop costs about this
+
+
+def run_nbgrader(root: Path, *args, timeout=1800) -> subprocess.CompletedProcess:
+    """The venv's nbgrader in ``root``, with a private Jupyter runtime folder."""
+    runtime = tempfile.mkdtemp(prefix="rt-", dir="/tmp")  # short: IPC socket paths
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=runtime,
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    try:
+        return subprocess.run([str(Path(sys.executable).with_name("nbgrader")), *args],
+                              cwd=root, env=env, capture_output=True, text=True,
+                              timeout=timeout)
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def grade_class(released_course, folder: Path, specs_of, extra=()) -> SimpleNamespace:
+    root = folder / "course"
+    shutil.copytree(released_course, root, ignore=shutil.ignore_patterns("executed"))
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(5)
+    server.settimeout(0)
+    specs = specs_of(root, server.getsockname()[1])
+    build(root / "submitted", specs)
+    before = {p: digest(p) for p in (root / "submitted").rglob("*.ipynb")}
+    result = run_nbgrader(root, "autograde", A, "--force", *extra)
+    try:
+        server.accept()
+        connected = True
+    except BlockingIOError:
+        connected = False
+    server.close()
+    feedback = run_nbgrader(root, "generate_feedback", A, "--force")
+    return SimpleNamespace(root=root, result=result, feedback=feedback, students=list(specs),
+                           connected=connected, before=before,
+                           log=f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}")
+
+
+@pytest.fixture(scope="module")
+def graded(released_course, tmp_path_factory):
+    return grade_class(released_course, tmp_path_factory.mktemp("attacks"),
+                       lambda root, port: students(root, REPO, port))
+
+
+@pytest.fixture(scope="module")
+def looped(released_course, tmp_path_factory):
+    return grade_class(released_course, tmp_path_factory.mktemp("loops"),
+                       lambda root, port: LOOPER, extra=(f"--Execute.timeout={LOOP_TIMEOUT}",))
+
+
+def scores(root: Path, student: str) -> dict:
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        notebook = gb.find_submission(A, student).notebooks[0]
+        return {g.name: (g.score, g.max_score) for g in notebook.grades
+                if g.cell.cell_type == "code"}
+
+
+def autograded(root: Path, student: str):
+    return nbformat.read(str(root / "autograded" / student / A / f"{A}.ipynb"), 4)
+
+
+def errors_by_cell(nb) -> dict:
+    """grade_id -> [(ename, evalue)] of the error outputs of each graded cell."""
+    found = {}
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        for output in cell.get("outputs", []):
+            if gid and output.output_type == "error":
+                found.setdefault(gid, []).append((output.ename, output.evalue))
+    return found
+
+
+def stdout_of(nb) -> str:
+    return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
+                   if o.output_type == "stream")
+
+
+def check_scores(run, student, zero):
+    got = scores(run.root, student)
+    assert got, f"{student}: not graded\n{run.log}"
+    observed_zero = {cell for cell, (score, top) in got.items() if score == 0}
+    partial = {cell: s for cell, s in got.items() if 0 < s[0] < s[1]}
+    assert observed_zero == zero, f"{student}: zero {sorted(observed_zero)}"
+    assert not partial, f"{student}: partial scores {partial}"
+    reasons = errors_by_cell(autograded(run.root, student))
+    for cell in zero:  # each lost cell says why
+        assert reasons.get(cell) and all(evalue.strip() or ename for ename, evalue
+                                         in reasons[cell]), (student, cell, reasons.get(cell))
+
+
+# --------------------------------------------------------------------------- the class
+
+
+def test_autograde_completes_and_reports_success(graded):
+    assert graded.result.returncode == 0, graded.log
+    assert graded.feedback.returncode == 0, graded.feedback.stderr[-3000:]
+
+
+@pytest.mark.parametrize("student", sorted(ZERO["autograde"].keys() - {"looper"}))
+def test_each_student_gets_the_points_it_earned(graded, student):
+    check_scores(graded, student, ZERO["autograde"][student])
+
+
+def test_reasons_name_the_cause(graded):
+    cheater = errors_by_cell(autograded(graded.root, "b_cheater"))
+    assert all(ename == "CheckFailure" for cell in ZERO["autograde"]["b_cheater"]
+               for ename, _ in cheater[cell][-1:]), cheater
+    patcher = errors_by_cell(autograded(graded.root, "c_patcher"))
+    for cell in ("train_eval_tests", "model_dropout_tests"):  # correct code, patched torch
+        (ename, evalue), = patcher[cell][-1:]
+        assert ename == "IntegrityError" and "torch.allclose was replaced" in evalue
+    assert "builtins.isinstance was replaced" in patcher["model_dropout_tests"][-1][1]
+    crasher = errors_by_cell(autograded(graded.root, "d_crasher"))
+    for cell in ZERO["autograde"]["d_crasher"]:
+        assert crasher[cell][-1][0] == "DeadKernelError"
+    assert "the course's own checker" in stdout_of(autograded(graded.root, "b_cheater"))
+
+
+def test_every_attack_on_the_machine_was_blocked(graded):
+    lines = [line for line in stdout_of(autograded(graded.root, "a_intruder")).splitlines()
+             if line.startswith("ATTACK")]
+    assert len(lines) == 14, lines
+    assert all(": blocked (" in line for line in lines), lines
+    forked = int(re.search(r"forked (\d+) processes", stdout_of(
+        autograded(graded.root, "a_intruder"))).group(1))
+    assert forked <= 256
+    assert not graded.connected, "a sandboxed kernel reached the host's loopback"
+
+
+def test_other_students_files_and_the_gradebook_are_intact(graded):
+    after = {p: digest(p) for p in (graded.root / "submitted").rglob("*.ipynb")}
+    assert after == graded.before
+    with sqlite3.connect(graded.root / "gradebook.db") as db:
+        assert db.execute("pragma integrity_check").fetchone() == ("ok",)
+    with Gradebook(f"sqlite:///{graded.root / 'gradebook.db'}") as gb:
+        assert sorted(s.id for s in gb.students) == sorted(graded.students)
+
+
+def test_no_links_fifos_or_processes_are_left_behind(graded):
+    for folder in ("autograded", "feedback"):
+        for path in (graded.root / folder).rglob("*"):
+            assert path.is_file() or path.is_dir(), f"left behind: {path}"
+            assert not path.is_symlink(), f"left behind: {path}"
+    assert not list((graded.root / "feedback").rglob("solutions.txt"))
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except OSError:
+            continue
+        assert not cwd.startswith(str(graded.root / "autograded")), f"process {pid} survived"
+
+
+def test_feedback_has_the_messages_but_no_hidden_test_source(graded):
+    hidden = hidden_lines(source_notebook(A))
+    assert len(hidden) > 20
+    for student in graded.students:
+        path = graded.root / "feedback" / student / A / f"{A}.html"
+        text = html.unescape(re.sub(r"<[^>]+>", "", path.read_text(errors="replace")))
+        leaked = [line for line in hidden if line in text]
+        assert not leaked, f"{student}'s feedback shows hidden tests: {leaked[:3]}"
+        assert "hidden tests: not shown" in text
+    cheater = graded.root / "feedback" / "b_cheater" / A / f"{A}.html"
+    text = html.unescape(re.sub(r"<[^>]+>", "", cheater.read_text()))
+    assert "test_early_stopping failed: stops at the first increase" in text
+    assert "test_train_eval failed" in text
+
+
+# --------------------------------------------------------------------------- loops (slow)
+
+
+@pytest.mark.slow
+def test_infinite_loops_cost_their_cells_only(looped):
+    assert looped.result.returncode == 0, looped.log
+    check_scores(looped, "correct", set())
+    check_scores(looped, "looper", ZERO["autograde"]["looper"])
+    reasons = errors_by_cell(autograded(looped.root, "looper"))
+    assert "KeyboardInterrupt" in {e for e, _ in reasons["gradient_descent_l1_tests"]}
+    assert reasons["patient_early_stopping_tests"][-1][0] == "CellTimeoutError"

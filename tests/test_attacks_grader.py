@@ -1,0 +1,112 @@
+"""Hostile submissions through the authoritative grading path, sandboxed student processes.
+
+The class of tests/sandbox/attack_class.py is graded once by the real command
+(``python -m pytest grader_tests --submissions ... --device cpu``) in a scratch folder that
+also holds a copy of the solutions and a gradebook, as a course directory would; every
+test reads what that run wrote.  Seeds are fixed (and differ from the notebook's hidden
+ones) so that no message can quote a hidden-test line by chance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import socket
+from types import SimpleNamespace
+
+import pytest
+
+from course.reports import read_csv
+from tests.conftest import REPO
+from tests.grading.grader_cli import output, run_grader
+from tests.sandbox.attack_class import ASSIGNMENT, ZERO, build, hidden_lines, students
+from tests.submissions import source_notebook
+
+A = ASSIGNMENT
+SEEDS = "0,424242,777777"
+
+
+def digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("grader_attacks")
+    shutil.copytree(REPO / "source", root / "source")
+    (root / "gradebook.db").write_bytes(b"SQLite format 3\x00 the course's grades")
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(5)
+    server.settimeout(0)
+    specs = students(root, REPO, server.getsockname()[1])
+    build(root / "submitted", specs)
+    before = {p: digest(p) for p in [*(root / "submitted").rglob("*.ipynb"),
+                                     root / "gradebook.db"]}
+    result = run_grader("--submissions", root / "submitted", "--assignment", A,
+                        "--device", "cpu", "--grades-dir", root / "grades", "--seeds", SEEDS,
+                        timeout=1800, cpu_only=True)
+    try:
+        server.accept()
+        connected = True
+    except BlockingIOError:
+        connected = False
+    server.close()
+    csv_path = root / "grades" / f"{A}.csv"
+    assert csv_path.exists(), output(result)
+    rows = read_csv(csv_path)
+    return SimpleNamespace(root=root, result=result, rows=rows, students=list(specs),
+                           before=before, connected=connected, text=output(result),
+                           by_key={(r["student_id"], r["check"]): r for r in rows})
+
+
+def test_grading_completes_with_exit_status_0(graded):
+    assert graded.result.returncode == 0, graded.text
+
+
+@pytest.mark.parametrize("student", sorted(ZERO["grader"].keys() - {"looper"}))
+def test_each_student_gets_the_points_it_earned(graded, student):
+    rows = {check: row for (who, check), row in graded.by_key.items() if who == student}
+    assert rows, graded.text
+    zero = {check for check, row in rows.items() if float(row["points"]) == 0}
+    assert zero == ZERO["grader"][student], {c: rows[c]["message"][:200] for c in zero}
+    for check in zero:
+        assert rows[check]["status"] in ("failed", "error", "timeout")
+        assert rows[check]["message"].strip(), (student, check)
+    for check in rows.keys() - zero:
+        assert rows[check]["status"] == "passed"
+        assert float(rows[check]["points"]) == float(rows[check]["max_points"])
+
+
+def test_a_crash_is_an_error_of_that_check(graded):
+    for check in ZERO["grader"]["d_crasher"]:
+        row = graded.by_key[("d_crasher", check)]
+        assert row["status"] == "error" and "died" in row["message"], row
+
+
+def test_every_attack_on_the_machine_was_blocked(graded):
+    log = (graded.root / "grades" / A / "a_intruder" / "student_output.txt").read_text()
+    lines = [line for line in log.splitlines() if line.startswith("ATTACK")]
+    assert len(lines) == 14, log[-3000:]
+    assert all(": blocked (" in line for line in lines), lines
+    assert int(re.search(r"forked (\d+) processes", log).group(1)) <= 256
+    assert not graded.connected, "a student process reached the host's loopback"
+
+
+def test_the_course_files_are_intact(graded):
+    after = {p: digest(p) for p in graded.before}
+    assert after == graded.before
+
+
+def test_no_student_visible_output_shows_hidden_tests(graded):
+    hidden = hidden_lines(source_notebook(A))
+    visible = [(graded.root / "grades" / f"{A}.csv").read_text()]
+    for student in graded.students:
+        folder = graded.root / "grades" / A / student
+        results = json.loads((folder / "results.json").read_text())
+        visible += [json.dumps(results), (folder / "student_output.txt").read_text()]
+    for text in visible:
+        leaked = [line for line in hidden if line in text]
+        assert not leaked, leaked[:3]
