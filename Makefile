@@ -23,10 +23,28 @@ WORKERS ?=
 SCHEDULER ?=
 GRADE_ARGS ?=
 BENCH_N ?= 20
+# The sandboxed kernel nbgrader autograde runs student code in (course/sandbox_kernel.py).
+KERNELSPEC := $(VENV)/share/jupyter/kernels/course-sandbox/kernel.json
 
-.PHONY: venv release test autograde grade feedback bench clean
+.PHONY: venv sandbox release test autograde grade feedback bench clean
 
-venv: $(STAMP)
+venv: $(STAMP) $(KERNELSPEC) sandbox
+
+$(KERNELSPEC): $(STAMP) course/sandbox_kernel.py
+	$(BIN)/python -m course.sandbox_kernel --install --prefix $(VENV)
+
+# bubblewrap isolates student code (course/sandbox.py).  Installed when missing and we are
+# root with apt; never fails the build: without it grading runs with limits only and says
+# loudly that filesystem isolation is off.
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap) \
+	      >/dev/null 2>&1 || true; \
+	  fi; \
+	  command -v bwrap >/dev/null 2>&1 || echo "WARNING: bubblewrap (bwrap) is not installed:" \
+	    "student code will run WITHOUT filesystem isolation (apt-get install bubblewrap)" >&2; \
+	}
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,16 +55,21 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 release: $(STAMP)
 	$(BIN)/python -m course.release
 
-test: $(STAMP)
+test: venv
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --junitxml=test-results.xml
 
-autograde: $(STAMP)
-	$(BIN)/python -m course.parallel_autograde $(ASSIGNMENT) $(if $(WORKERS),--workers $(WORKERS))
+# Each run gets a private Jupyter runtime folder (kernel connection files, IPC sockets).
+autograde: venv
+	@$(BIN)/python -m course.sandbox --check
+	runtime=$$(mktemp -d) && JUPYTER_RUNTIME_DIR=$$runtime \
+	  $(BIN)/python -m course.parallel_autograde $(ASSIGNMENT) $(if $(WORKERS),--workers $(WORKERS)); \
+	  status=$$?; rm -rf "$$runtime"; exit $$status
 
-grade: $(STAMP)
+grade: venv
+	@$(BIN)/python -m course.sandbox --check
 	$(BIN)/python -m pytest grader_tests --submissions $(SUBMISSIONS) --assignment $(ASSIGNMENT) --device $(DEVICE) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(GRADE_ARGS)
 
-bench: $(STAMP)
+bench: venv
 	$(BIN)/python -m course.bench --students $(BENCH_N)
 
 feedback: $(STAMP)

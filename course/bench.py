@@ -10,7 +10,7 @@ In a scratch copy of the course it
    the fixture class's wrong code in tests/grading/fixture_class.py), complete notebooks
    with their training runs and plots;
 3. grades it with stock ``nbgrader autograde`` (serial, one kernel running every notebook
-   top to bottom), then with ``make grade`` with 1 worker and with one worker per core (same
+   top to bottom; with the course's nbgrader_config.py, i.e. its sandboxed kernel), then with ``make grade`` with 1 worker and with one worker per core (same
    seeds for both), each command under a small wrapper that records the peak memory of the
    largest process it started;
 4. prints seconds per student for each path, the ratios, peak memory, and whether every
@@ -83,26 +83,60 @@ def build_class(course: Path, count: int) -> dict[str, str]:
 
 
 def measured(command: list[str], cwd: Path, log: Path) -> dict:
-    """Run ``command`` under this module's ``--measure`` wrapper: wall seconds, exit code
-    and the peak resident memory of the largest process it started."""
+    """Run ``command`` under this module's ``--measure`` wrapper: wall seconds, exit code,
+    and the peak resident memory of its largest process and of all its processes together
+    (sampled twice a second from /proc: sandboxed processes live in pid namespaces that
+    rusage does not see into)."""
     wrapper = [sys.executable, "-m", "course.bench", "--measure", "--", *command]
     started = time.monotonic()
     with open(log, "w") as handle:
         result = subprocess.run(wrapper, cwd=cwd, stdout=handle, stderr=subprocess.STDOUT)
     seconds = time.monotonic() - started
-    peak = 0
+    peaks = {"peak_rss_kb": 0, "tree_rss_kb": 0}
     for line in log.read_text(errors="replace").splitlines():
         if line.startswith("BENCH-PEAK-RSS-KB "):
-            peak = int(line.split()[1])
-    return {"seconds": seconds, "returncode": result.returncode, "peak_rss_kb": peak,
-            "log": str(log)}
+            _, largest, tree = line.split()
+            peaks = {"peak_rss_kb": int(largest), "tree_rss_kb": int(tree)}
+    return {"seconds": seconds, "returncode": result.returncode, "log": str(log), **peaks}
+
+
+def _tree_rss_kb(root: int) -> tuple[int, int]:
+    """(largest process, sum over processes) resident KiB of ``root`` and its descendants."""
+    import glob
+
+    parent, rss = {}, {}
+    page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
+    for path in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(path) as handle:
+                text = handle.read()
+            fields = text[text.rindex(")") + 2:].split()
+            pid = int(path.split("/")[2])
+            parent[pid], rss[pid] = int(fields[1]), int(fields[21]) * page_kb
+        except (OSError, ValueError, IndexError):
+            continue
+    children: dict[int, list[int]] = {}
+    for pid, ppid in parent.items():
+        children.setdefault(ppid, []).append(pid)
+    largest = total = 0
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        largest, total = max(largest, rss.get(pid, 0)), total + rss.get(pid, 0)
+        todo += children.get(pid, [])
+    return largest, total
 
 
 def _measure(command: list[str]) -> int:
-    code = subprocess.call(command)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(f"BENCH-PEAK-RSS-KB {peak}", flush=True)
-    return code
+    proc = subprocess.Popen(command)
+    largest = total = 0
+    while proc.poll() is None:
+        one, every = _tree_rss_kb(proc.pid)
+        largest, total = max(largest, one), max(total, every)
+        time.sleep(0.5)
+    largest = max(largest, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    print(f"BENCH-PEAK-RSS-KB {largest} {total}", flush=True)
+    return proc.returncode
 
 
 def load() -> str:
@@ -194,9 +228,10 @@ def report(n: int, results: dict, totals: dict, notebooks: dict, cores: int) -> 
                  f"(course/execute.py):"]
     lines += [f"  {name}: {_format_notebook(entry)}" for name, entry in notebooks.items()]
     stock = results.get("stock")
-    lines += ["", f"grading {n} submissions of {ASSIGNMENT}:",
+    lines += ["", f"grading {n} submissions of {ASSIGNMENT} (nbgrader with the course's "
+                  f"nbgrader_config.py, make grade with its sandbox, as configured):",
               f"  {'path':<34}{'wall s':>9}{'s/student':>11}{'vs stock':>10}  peak memory"]
-    for key, label in (("stock", "nbgrader autograde (stock, serial)"),
+    for key, label in (("stock", "nbgrader autograde (serial)"),
                        ("grade1", "make grade WORKERS=1"),
                        (f"grade{cores}", f"make grade WORKERS={cores}")):
         entry = results.get(key)
@@ -204,12 +239,13 @@ def report(n: int, results: dict, totals: dict, notebooks: dict, cores: int) -> 
             continue
         per = entry["seconds"] / n
         ratio = f"{stock['seconds'] / entry['seconds']:.1f}x" if stock else "-"
-        memory = f"largest process {mib(entry['peak_rss_kb'])}"
+        memory = (f"largest process {mib(entry['peak_rss_kb'])}, all processes "
+                  f"{mib(entry['tree_rss_kb'])}")
         workers = entry.get("info", {}).get("workers")
         if workers:
             memory += (f"; per worker: warm worker {mib(workers['zygote_peak_rss_kb'])}, "
                        f"student process {mib(workers['child_peak_rss_kb'])} (most of it "
-                       f"shared with the warm worker)")
+                       f"shared with the warm worker: RSS counts shared pages in both)")
         status = "" if entry["returncode"] == 0 else f"  (exit {entry['returncode']})"
         lines.append(f"  {label:<34}{entry['seconds']:>9.1f}{per:>11.2f}{ratio:>10}  "
                      f"{memory}{status}")

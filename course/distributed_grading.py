@@ -54,7 +54,8 @@ def run_steps(job: dict, steps: list[dict]) -> dict:
 
     started = time.monotonic()
     config = GradingConfig(**job["config"])
-    folder = Path(tempfile.mkdtemp(prefix="grading-"))
+    zygote = _zygote(job)
+    folder = Path(tempfile.mkdtemp(prefix="grading-", dir=zygote.root))
     try:
         work, out = folder / "work", folder / "out"
         work.mkdir()
@@ -62,7 +63,7 @@ def run_steps(job: dict, steps: list[dict]) -> dict:
         prepare_work_folder(work, Path(job["source_dir"]))
         runner = StepRunner(steps, work, out, config, job["device"], job["facade"],
                             job["sys_path"])
-        runner.launcher = _zygote(job).launch
+        runner.launcher = zygote.launch
         outcomes = runner.run()
         plain = {}
         for index, outcome in outcomes.items():
@@ -108,9 +109,10 @@ def _zygote(job: dict):
     zygote = getattr(_LOCAL, "zygote", None)
     if zygote is None or getattr(_LOCAL, "key", None) != key:
         if zygote is not None:
-            zygote.close()
+            zygote.remove()
         zygote = Zygote(job["facade"], job["sys_path"], job["config"]["startup_timeout_s"])
         _LOCAL.zygote, _LOCAL.key = zygote, key
+    zygote.root.mkdir(mode=0o700, exist_ok=True)  # removed at the end of the last run
     return zygote
 
 
@@ -207,6 +209,12 @@ def grade_on_cluster(grader, notebooks: dict, scheduler: str, progress: bool = T
             finish(grade)
     finally:
         bar.close()
+        try:  # the warm workers this run started on the cluster: stopped, folders removed
+            from .workers import _stop_all
+
+            client.run(_stop_all)
+        except Exception:  # noqa: BLE001 - a worker that is gone has nothing left to stop
+            pass
         if own_client:
             client.close()
     return {student: results[student] for student in notebooks}

@@ -64,9 +64,21 @@ def generate(root: Path, assignment: str) -> Path:
                     "--log-level=WARN"], cwd=root, check=True, env=venv_env())
     target = root / "release" / assignment
     shutil.rmtree(target / "support", ignore_errors=True)
-    shutil.copytree(root / "support", target / "support",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    (target / "support").mkdir()
+    for name in support_modules(root, assignment):
+        shutil.copy2(root / "support" / name, target / "support" / name)
     return target
+
+
+def support_modules(root: Path, assignment: str) -> list[str]:
+    """The files of ``support`` that the assignment's notebook imports, found by importing its
+    facade (and the hidden tests' integrity check) in a fresh interpreter."""
+    code = ("import sys, support, support.integrity, support.{a}\n"
+            "print('\\n'.join(sorted(m.__file__ for n, m in sys.modules.items()\n"
+            "    if n == 'support' or n.startswith('support.'))))").format(a=assignment)
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                            text=True, check=True, env=venv_env())
+    return sorted(Path(line).name for line in result.stdout.split())
 
 
 def leaks(release_dir: Path) -> list[str]:

@@ -28,9 +28,10 @@ Limits (``setrlimit`` before bubblewrap starts, inherited by everything inside):
 ``RLIMIT_AS`` (CPU runs only: CUDA reserves far more address space than it uses),
 ``RLIMIT_CPU``, ``RLIMIT_FSIZE``, ``RLIMIT_NPROC``, ``RLIMIT_NOFILE``, no core dumps; the
 launcher adds a wall clock, and stops the sandbox when its processes together hold more
-than 1.25 x ``memory_limit_mb`` (RLIMIT_AS bounds one process; forks would add up).  After the command ends the launcher kills whatever is left
-of the sandbox's user and removes what its work folders now hold that a later root process
-could trip on: symlinks (``shutil.copy`` and ``os.chmod`` follow them), FIFOs, sockets.
+than 1.25 x ``memory_limit_mb`` (RLIMIT_AS bounds one process; forks would add up).
+After the command ends the launcher kills whatever is left of the sandbox's user and
+removes what its work folders now hold that a later root process could trip on: symlinks
+(``shutil.copy`` and ``os.chmod`` follow them), FIFOs, sockets.
 
 Where bubblewrap cannot run (not installed, no user namespaces, ``enabled = false``) the
 command still runs, as its own user (when root), without network (when root), in its own
@@ -85,7 +86,7 @@ class Spec:
     workdir: str
     ro: list[tuple[str, str]] = field(default_factory=list)  # (source, destination)
     rw: list[tuple[str, str]] = field(default_factory=list)
-    hide: list[str] = field(default_factory=list)  # files replaced by an empty one
+    hide: list[str] = field(default_factory=list)  # files it cannot read (/dev/null over them)
     keep_fds: list[int] = field(default_factory=list)
     gpu: bool = False
     address_space_limit: bool = True  # RLIMIT_AS (never with gpu)
@@ -129,7 +130,7 @@ def sandbox_argv(argv, workdir, extra_ro=(), extra_rw=(), *, hide=(), keep_fds=(
     """The command that runs ``argv`` sandboxed, with ``workdir`` as its writable home.
 
     ``extra_ro`` / ``extra_rw``: more paths it sees read-only / writable (a path, or a
-    ``(source, destination)`` pair); ``hide``: files it sees as empty; ``keep_fds``:
+    ``(source, destination)`` pair); ``hide``: files it cannot read; ``keep_fds``:
     inherited descriptors it keeps (e.g. a pipe); ``gpu``: the NVIDIA devices are visible
     and there is no address-space limit.  The limit arguments override the configuration
     (``address_space_limit=False``: no RLIMIT_AS).
@@ -421,8 +422,12 @@ def sanitize(root: str, owner: tuple[int, int] | None = None) -> list[str]:
         elif owner is not None:
             try:
                 os.chown(path, owner[0], owner[1], follow_symlinks=False)
-                if stat.S_ISDIR(mode):
-                    os.chmod(path, stat.S_IMODE(mode) | 0o700)
+                if stat.S_ISDIR(mode):  # a folder the sandbox made unreadable (chmod 000)
+                    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+                    try:
+                        os.fchmod(fd, stat.S_IMODE(mode) | 0o700)
+                    finally:
+                        os.close(fd)
             except OSError:
                 pass
     return removed
@@ -494,6 +499,8 @@ def _proportional_bytes(pid: int, fallback: int) -> int:
             for line in handle:
                 if line.startswith("Pss:"):
                     return int(line.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError):
+        return 0  # it has exited since: it holds nothing
     except (OSError, ValueError, IndexError):
         pass
     return fallback

@@ -274,8 +274,6 @@ class ChildProcess:
                 return
             limit_bytes = config.memory_limit_mb * 2**20
             if not exited and _resident_bytes(proc.pid, limit_bytes) > limit_bytes:
-                from .sandbox import tree_resident_bytes as _t
-                print("DEBUG memory", _t(proc.pid) >> 20, _t(proc.pid, 1) >> 20, file=sys.stderr, flush=True)
                 self.end = "memory"
                 return
             wait = 0 if exited else min(0.2, limit - now)

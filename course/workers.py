@@ -1,30 +1,41 @@
 """Warm workers for ``make grade``: torch imported once per worker, one fork per submission.
 
 A cold student process pays Python's start, ``import torch`` (2-3 s) and torch's first
-optimizer step (~1 s) before it runs a single cell; grading itself then takes well under a
-second.  A warm worker pays that once:
+optimizer step (~1 s) before it runs a single cell (and, sandboxed, the sandbox's start);
+grading itself then takes about a second.  A warm worker pays that once:
 
 * the *zygote* (``python -m course.workers``, one per worker) imports torch and the
   assignment's checker facade, runs one optimizer step (:func:`course.student_process.warm_up`),
   and then only forks;
-* for every student process the grader would start (:class:`course.grading.ChildProcess`),
-  the zygote forks a child that becomes exactly that process: its own session, the pipes the
+* for every student process the grader would start (:class:`course.supervisor.ChildProcess`
+  with :attr:`course.supervisor.StepRunner.launcher` set to :meth:`Zygote.launch`), the
+  zygote forks a child that becomes exactly that process: its own session, the pipes the
   grader made as stdin / stdout+stderr / event pipe, the grader's working folder and
-  environment, and then ``course.student_process.main`` with the grader's arguments.  The
+  environment, then ``course.student_process.main`` with the grader's arguments.  The
   protocol, the limits (memory, file size, per-step wall clock), the restart after a crash
   and the verdicts are the grader's, unchanged: :class:`WarmChild` behaves like the
   ``subprocess.Popen`` it replaces.
 
-The zygote never sees a submission: the plan reaches the child on its own stdin, and the
-child's results go to the grader's folders.  Nothing flows back into the zygote, so no
-student can leave anything for the next one there; the zygote is non-dumpable (no ptrace
-or /proc/<pid>/mem by the grader's user without CAP_SYS_PTRACE) and dies with its worker.
-A command wrapped by :func:`course.grading.wrap_command` (a sandbox) cannot be forked from
-the zygote: the child is then started cold, as before (see :meth:`Zygote.launch`).
+The sandbox (:mod:`course.sandbox`) holds at speed: when the grader's student command is
+wrapped in ``python -m course.sandbox`` (:func:`course.supervisor.wrap_command`), the zygote
+itself runs in a sandbox with the same options (mode, read-only paths, limits) whose one
+writable folder is the zygote's root, where the grader makes each submission's folders
+(:attr:`course.grading.Grader.scratch`), and the forks inherit it: bubblewrap's namespaces
+(no network, own pid namespace), its user (as root: a uid of its own per worker), the
+rlimits.  Between students, in that sandbox: the finished student's processes are all
+killed (the zygote is their subreaper, and ``kill(-1)`` reaches only the sandbox's own), the
+private ``/tmp`` and ``/dev/shm`` are emptied, what it wrote in the root outside its folder
+is removed, and its folder is cleaned of links (:func:`course.sandbox.sanitize`), as after a
+cold sandboxed run.  Students of one worker run one after the other, each in a fresh fork:
+nothing of one is in the next one's memory.  The zygote never sees a submission (the plan
+reaches the child on its own stdin) and is non-dumpable (no ptrace or /proc/<pid>/mem by its
+students); a student who kills it dies with it (that step is charged, as for a crash) and
+the next student gets a new zygote.  Any other command is started cold, as given.
 
 :func:`grade_all` grades a class with ``workers`` threads, each with its own zygote, and a
 progress bar with an ETA on stderr; the grades do not depend on the number of workers (the
-seeds and parameters are the grader's, drawn once).
+seeds and parameters are the grader's, drawn once).  :func:`grade_class` picks that or a
+Dask cluster (:mod:`course.distributed_grading`).
 """
 
 from __future__ import annotations
@@ -54,7 +65,7 @@ _RUNNING: "weakref.WeakSet[Zygote]" = weakref.WeakSet()  # stopped at exit (e.g.
 @atexit.register
 def _stop_all() -> None:
     for zygote in list(_RUNNING):
-        zygote.close()
+        zygote.remove()
 
 
 # --------------------------------------------------------------------------- grader side
@@ -75,6 +86,7 @@ class WarmChild:
         self.local_pid = 0  # the pid the zygote sees (another one inside a pid namespace)
         self.returncode: int | None = None
         self.max_rss_kb = 0
+        self.key: str | None = None  # which submission it belongs to (its folder)
         self.folder: Path | None = None  # the student's folder, handed to the sandbox's user
         self.owner: tuple[int, int] | None = None
 
@@ -123,6 +135,7 @@ class Zygote:
         self.child_peak_rss_kb = 0  # the largest student process it forked
         self.cold_fallbacks = 0
         self.startup_seconds = 0.0
+        self.killed_by: str | None = None  # the student (folder) whose process killed it
 
     # ----------------------------------------------------------------- life cycle
 
@@ -135,6 +148,7 @@ class Zygote:
         in any value becomes the zygote's root), in the sandbox ``sandbox`` describes."""
         self.close()
         started = time.monotonic()
+        self.root.mkdir(mode=0o700, exist_ok=True)  # again after remove()
         mpl = self.root / ".matplotlib"
         if not mpl.exists():
             if (Path(cwd) / ".matplotlib").is_dir():
@@ -210,8 +224,13 @@ class Zygote:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-            self.proc.wait()
+            self.proc.wait()  # the sandbox's launcher: gone, it cleans nothing up later
             self.proc = None
+            if self.sandbox is not None and self.uid is not None and os.geteuid() == 0:
+                from .sandbox import UID_BASE, reap
+
+                if self.uid >= UID_BASE:
+                    reap(self.uid)  # whatever the sandbox's user still runs
         if self.log is not None:
             self.log.close()
             self.log = None
@@ -250,6 +269,9 @@ class Zygote:
         kind, inner, sandbox = _classify(argv)
         if kind == "sandboxed" and not self._inside_root(sandbox):
             kind = None
+        if kind is not None and self.killed_by is not None \
+                and self.killed_by == _folder_of(cwd, sandbox):
+            kind = None  # this student killed its warm worker: its restarts start cold
         if kind is None:
             self.cold_fallbacks += 1
             from .supervisor import popen_student
@@ -286,6 +308,7 @@ class Zygote:
             os.close(out_w)
         child = WarmChild(self, os.fdopen(stdin_w, "wb"), os.fdopen(out_r, "rb"))
         child.folder, child.owner = folder, owner
+        child.key = _folder_of(cwd, sandbox)
         message = self._receive(30, until="started")
         if not message:
             child.stdin.close()
@@ -371,8 +394,11 @@ class Zygote:
             child.ended(int(message["returncode"]), rss)
 
     def _lost(self) -> None:
-        """The zygote died: its children are stopped and count as killed."""
+        """The zygote died: its children are stopped and count as killed.  A student process
+        that was running is taken to be the cause (a student can kill its warm worker): its
+        later restarts start cold, so that it cannot cost one warm-up per step."""
         for child in self.children.values():
+            self.killed_by = child.key
             if child.pid != NO_PID:
                 try:
                     os.killpg(child.pid, signal.SIGKILL)
@@ -382,6 +408,12 @@ class Zygote:
 
 
 NO_PID = 2**31 - 1  # a pid no process has: signals to it and its group find nothing
+
+
+def _folder_of(cwd, sandbox: dict | None) -> str:
+    """The submission a student process belongs to: its work folder's parent (Grader.grade
+    makes <folder>/work and <folder>/out per submission)."""
+    return str(Path(sandbox["workdir"] if sandbox else cwd).resolve().parent)
 
 
 def _same_sandbox(sandbox: dict | None):
@@ -671,6 +703,7 @@ def _fork_child(request: dict, fds: list[int], sock, own_fds) -> int:
     """Fork; the child becomes the student process of ``request`` and never returns."""
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
+    request["_zygote"] = os.getpid()
     pid = os.fork()
     if pid:
         return pid
@@ -697,7 +730,11 @@ def _become_student(request: dict, fds: list[int], sock, own_fds) -> None:
     import random
     import tempfile as tempfile_module
 
+    parent = int(request.get("_zygote", 0))
     os.setsid()
+    _prctl(1, signal.SIGKILL)  # dies with the zygote: a student who kills it loses this step
+    if parent and os.getppid() != parent:
+        os._exit(70)  # the zygote died between fork() and prctl()
     signal.set_wakeup_fd(-1)
     for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, signal.SIG_DFL)
@@ -782,6 +819,7 @@ def _sweep(private_tmp: bool) -> None:
             except ChildProcessError:
                 break
     if private_tmp:
+        home = os.path.realpath(os.getcwd())  # the zygote's root, bound from outside
         for folder in ("/tmp", "/dev/shm"):
             try:
                 entries = os.listdir(folder)
@@ -789,6 +827,8 @@ def _sweep(private_tmp: bool) -> None:
                 continue
             for name in entries:
                 path = os.path.join(folder, name)
+                if os.path.ismount(path) or home == path or home.startswith(path + "/"):
+                    continue  # the way to (or a mount of) the grader's folders: not ours
                 try:
                     if os.path.isdir(path) and not os.path.islink(path):
                         shutil.rmtree(path, ignore_errors=True)

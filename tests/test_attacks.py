@@ -30,7 +30,7 @@ from nbgrader.api import Gradebook
 
 from tests.conftest import REPO
 from tests.sandbox.attack_class import (ASSIGNMENT, LOOPER, ZERO, build, hidden_lines,
-                                        students)
+                                        run_once, students)
 from tests.submissions import source_notebook
 
 A = ASSIGNMENT
@@ -55,6 +55,8 @@ def digest(path: Path) -> str:
 
 
 def grade_class(released_course, folder: Path, specs_of, extra=()) -> SimpleNamespace:
+    """Copy the released course to ``folder``, submit the class, autograde it and
+    generate its feedback; what happened (picklable)."""
     root = folder / "course"
     shutil.copytree(released_course, root, ignore=shutil.ignore_patterns("executed"))
     server = socket.socket()
@@ -77,16 +79,24 @@ def grade_class(released_course, folder: Path, specs_of, extra=()) -> SimpleName
                            log=f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}")
 
 
-@pytest.fixture(scope="module")
-def graded(released_course, tmp_path_factory):
-    return grade_class(released_course, tmp_path_factory.mktemp("attacks"),
-                       lambda root, port: students(root, REPO, port))
+def _attack_class(root, port):
+    return students(root, REPO, port)
+
+
+def _looper_class(root, port):
+    return LOOPER
 
 
 @pytest.fixture(scope="module")
-def looped(released_course, tmp_path_factory):
-    return grade_class(released_course, tmp_path_factory.mktemp("loops"),
-                       lambda root, port: LOOPER, extra=(f"--Execute.timeout={LOOP_TIMEOUT}",))
+def graded(released_course, tmp_path_factory, request):
+    return run_once(request, tmp_path_factory, "autograde_attacks",
+                    lambda folder: grade_class(released_course, folder, _attack_class))
+
+
+@pytest.fixture(scope="module")
+def looped(released_course, tmp_path_factory, request):
+    return run_once(request, tmp_path_factory, "autograde_loops", lambda folder: grade_class(
+        released_course, folder, _looper_class, extra=(f"--Execute.timeout={LOOP_TIMEOUT}",)))
 
 
 def scores(root: Path, student: str) -> dict:

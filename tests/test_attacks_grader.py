@@ -21,7 +21,8 @@ import pytest
 from course.reports import read_csv
 from tests.conftest import REPO
 from tests.grading.grader_cli import output, run_grader
-from tests.sandbox.attack_class import ASSIGNMENT, ZERO, build, hidden_lines, students
+from tests.sandbox.attack_class import (ASSIGNMENT, ZERO, build, hidden_lines, run_once,
+                                        students)
 from tests.submissions import source_notebook
 
 A = ASSIGNMENT
@@ -33,8 +34,12 @@ def digest(path) -> str:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    root = tmp_path_factory.mktemp("grader_attacks")
+def graded(tmp_path_factory, request):
+    return run_once(request, tmp_path_factory, "grader_attacks", grade_class)
+
+
+def grade_class(root):
+    """Grade the class in ``root`` (with a copy of the solutions and a gradebook there)."""
     shutil.copytree(REPO / "source", root / "source")
     (root / "gradebook.db").write_bytes(b"SQLite format 3\x00 the course's grades")
     server = socket.socket()

@@ -5,7 +5,8 @@ One small class (a correct student, a partly wrong one, an exception at import, 
 that is not JSON, a cell that allocates far too much, and a student who kills the warm
 worker that forked it) is graded by the real command, ``pytest grader_tests``, with the same
 seeds: with 1 worker, with 2 workers, and on a real ``dask.distributed.LocalCluster`` (2
-worker processes on the loopback).  The three CSV files must be identical.
+worker processes on the loopback).  The three CSV files must be identical (but for the
+worker killer's rows, whose timing decides which step it loses: tested on their own).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from filelock import FileLock
 
 from tests.grading.fixture_class import ASSIGNMENT, STUDENTS, expected_status, submission
 from tests.grading.grader_cli import output, run_grader
-from tests.submissions import solution_of, write_submission
+from tests.submissions import make_submission, solution_of, write_submission
 
 SEEDS = "0,1234,98765"
 CLASS = ("correct", "partial", "import_error", "not_json", "huge_alloc")
@@ -31,8 +32,6 @@ KILLS_WORKER = ("import os, signal\n"
 def build(folder):
     for student in CLASS:
         write_submission(folder, student, ASSIGNMENT, submission(student))
-    from tests.submissions import make_submission
-
     nb = make_submission(ASSIGNMENT, replace={
         "mse_loss": KILLS_WORKER + solution_of(ASSIGNMENT, "mse_loss")})
     write_submission(folder, "kills_worker", ASSIGNMENT, nb)
@@ -44,9 +43,9 @@ def grade(folder, name, *options):
     result = run_grader("--submissions", folder / "submitted", "--assignment", ASSIGNMENT,
                         "--device", "cpu", "--grades-dir", grades, "--seeds", SEEDS,
                         "--check-timeout", 60, *options, cpu_only=True)
-    csv = grades / f"{ASSIGNMENT}.csv"
+    sheet_path = grades / f"{ASSIGNMENT}.csv"
     return {"returncode": result.returncode, "text": output(result),
-            "csv": csv.read_text() if csv.exists() else None,
+            "csv": sheet_path.read_text() if sheet_path.exists() else None,
             "run": json.loads((grades / f"{ASSIGNMENT}-run.json").read_text())
             if (grades / f"{ASSIGNMENT}-run.json").exists() else {}}
 
@@ -86,14 +85,23 @@ def test_every_run_completes(graded, name):
     assert graded[name]["returncode"] == 0, graded[name]["text"]
 
 
+def sheet(run) -> str:
+    """The grade sheet without the student who kills the warm worker: which of its steps
+    the death lands in depends on timing (see the test on it)."""
+    assert run["csv"] is not None, run["text"]
+    return "".join(line for line in run["csv"].splitlines(keepends=True)
+                   if not line.startswith("kills_worker,"))
+
+
 def test_two_workers_give_the_grade_sheet_of_one(graded):
-    assert graded["2"]["csv"] == graded["1"]["csv"]
+    assert sheet(graded["2"]) == sheet(graded["1"])
     assert graded["2"]["run"]["workers"]["workers"] == 2
-    assert graded["1"]["run"]["workers"]["cold_fallbacks"] == 0
+    for name in ("1", "2"):  # students were forked from warm workers
+        assert graded[name]["run"]["workers"]["child_peak_rss_kb"] > 0
 
 
 def test_the_dask_cluster_gives_the_grade_sheet_of_a_local_run(graded):
-    assert graded["dask"]["csv"] == graded["2"]["csv"]
+    assert sheet(graded["dask"]) == sheet(graded["2"])
     assert graded["dask"]["run"]["workers"]["scheduler"].startswith("tcp://127.0.0.1:")
 
 
@@ -105,31 +113,53 @@ def test_statuses_are_those_of_the_fixture_class(graded, student):
     assert observed == expected
 
 
-def test_killing_the_warm_worker_costs_only_that_check(graded):
-    """The student process kills the zygote that forked it: the check running then fails
-    (the process is stopped with it), a new warm worker takes over, the rest is graded."""
-    table = rows(graded["1"])
+@pytest.mark.parametrize("name", ["1", "2", "dask"])
+def test_killing_the_warm_worker_costs_that_student_only(graded, name):
+    """The student's mse_loss cell kills the process that started it: the warm worker (a
+    cold sandboxed process could only reach the sandbox's init, and is refused).  The
+    student process dies with it a moment later, in whichever step it has reached by then
+    (so which check it loses depends on timing); its restarts then start cold (it cannot
+    make the grader pay one warm-up per step), the student's other checks are graded, the
+    next student gets a new warm worker, and nobody else is affected (the sheets above)."""
+    table = rows(graded[name])
     mine = {check: row for (who, check), row in table.items() if who == "kills_worker"}
-    broken = {check for check, row in mine.items() if row["status"] != "passed"}
-    assert broken and len(broken) <= 3, {c: mine[c]["message"] for c in broken}
-    assert mine["dropout_tests"]["status"] == "passed"
-    assert graded["1"]["run"]["workers"]["zygote_starts"] >= 2
+    lost = {check for check, row in mine.items() if row["status"] != "passed"}
+    assert lost, "killing the warm worker must cost something"
+    assert mine["linear_zeros_tests"]["status"] == "passed"  # graded before the kill
+    assert all(row["status"] in ("passed", "failed", "error") for row in mine.values())
+    if name != "dask":
+        assert graded[name]["run"]["workers"]["cold_fallbacks"] >= 1
 
 
-def test_a_wrapped_student_command_is_started_cold():
-    """A command a sandbox wrapped cannot be forked from the warm worker: it runs as given."""
+def test_commands_a_warm_worker_can_fork_and_the_others():
+    """The student command, plain or in course.sandbox, is forked from the warm worker (in
+    the same sandbox); anything else (another wrapper) is started as given, cold."""
     import sys
 
-    from course.workers import Zygote, _is_student_command
+    from course.workers import Zygote, _classify
 
     plain = [sys.executable, *(["-P"] if sys.version_info >= (3, 11) else []), "-m",
              "course.student_process", "--events-fd", "5"]
-    assert _is_student_command(plain)
-    assert not _is_student_command(["bwrap", "--", *plain])
+    assert _classify(plain)[0] == "plain"
+    wrapped = [sys.executable, "-I", "-m", "course.sandbox", "--mode", "bwrap", "--workdir",
+               "/w/work", "--rw", "/w/out", "/w/out", "--keep-fd", "5", "--memory-limit-mb",
+               "100", "--wall-time-s", "60", "--", *plain]
+    kind, inner, sandbox = _classify(wrapped)
+    assert (kind, inner) == ("sandboxed", plain)
+    assert sandbox["options"] == ["--mode", "bwrap", "--memory-limit-mb", "100"]
+    assert sandbox["workdir"] == "/w/work" and sandbox["rw"] == [["/w/out", "/w/out"]]
+    assert _classify(["bwrap", "--", *plain])[0] is None
     zygote = Zygote("support", ())
-    proc = zygote.launch(["/bin/sh", "-c", "echo cold"], cwd="/", env={"PATH": "/bin"})
-    assert proc.stdout.read().strip() == b"cold" and proc.wait() == 0
-    assert zygote.cold_fallbacks == 1 and zygote.starts == 0
+    try:
+        proc = zygote.launch(["/bin/sh", "-c", "echo cold"], cwd="/", env={"PATH": "/bin"})
+        assert proc.stdout.read().strip() == b"cold" and proc.wait() == 0
+        assert zygote.cold_fallbacks == 1 and zygote.starts == 0
+        assert not zygote._inside_root(sandbox)  # folders the zygote's sandbox lacks: cold
+        inside = dict(sandbox, workdir=str(zygote.root / "s" / "work"),
+                      rw=[[str(zygote.root / "s" / "out")] * 2])
+        assert zygote._inside_root(inside)
+    finally:
+        zygote.remove()
 
 
 def test_students_in_the_fixture_class_module_exist():

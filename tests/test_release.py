@@ -66,7 +66,7 @@ def test_committed_sources_have_no_outputs():
 
 
 def test_release_stops_and_names_the_failing_test_cell(course_copy):
-    assignment = ASSIGNMENTS[0]
+    assignment = "hw4_pytorch_regularization"
     path = course_copy / "source" / assignment / f"{assignment}.ipynb"
     nb = nbformat.read(str(path), as_version=4)
     target = next(c for c in nb.cells
@@ -80,3 +80,17 @@ def test_release_stops_and_names_the_failing_test_cell(course_copy):
     assert "mse_loss_tests" in result.stderr and "test_mse_loss failed" in result.stderr
     assert not (course_copy / "release" / assignment).exists()
 
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_folder_is_self_sufficient(assignment):
+    """The notebook's imports resolve to the support copy inside the release folder."""
+    folder = REPO / "release" / assignment
+    nb = nbformat.read(str(folder / f"{assignment}.ipynb"), 4)
+    imports = [line for cell in nb.cells if cell.cell_type == "code"
+               for line in cell.source.splitlines() if line.startswith("from support")]
+    assert imports, "the notebook does not import its support package"
+    code = "\n".join(imports + ["import support",
+                                "print(support.__file__)"])
+    result = run([sys.executable, "-c", code], cwd=folder)
+    assert result.stdout.strip() == str(folder / "support" / "__init__.py")

@@ -253,6 +253,26 @@ ZERO = {
 }
 
 
+def run_once(request, tmp_path_factory, name: str, compute):
+    """``compute(folder)`` once for the whole test run, whichever pytest-xdist worker asks
+    first (a lock in pytest's shared temp folder); every caller gets its pickled value.
+    Tests of one module may run on both workers, and grading a class costs minutes."""
+    import pickle
+    import shutil
+
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if hasattr(request.config, "workerinput") else base
+    folder, done = shared / name, shared / f"{name}.pickle"
+    with FileLock(str(shared / f"{name}.lock")):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            done.write_bytes(pickle.dumps(compute(folder)))
+    return pickle.loads(done.read_bytes())
+
+
 def lean(nb):
     """The notebook without its demo cells (training runs, plots): a student may drop them."""
     nb.cells = [cell for cell in nb.cells if cell_kind(cell) != "demo"]

@@ -18,6 +18,7 @@ import pytest
 from course.config import assignments
 from course.notebooks import BEGIN_HIDDEN, cell_kind
 from tests.conftest import REPO
+from tests.sandbox.attack_class import run_once
 
 VERIFY_LINE = "from support.integrity import verify_integrity; verify_integrity()"
 
@@ -112,17 +113,23 @@ NOTEBOOK = textwrap.dedent(r'''
     loss_checks.isinstance = lambda *a: True
     verdict("module_global_hides_builtin")
     del loss_checks.isinstance
+    import importlib
+    importlib.reload(loss_checks)  # a student who reloads a support module is no cheat
     verdict("all_restored")
     print(json.dumps(report))
 ''')
 
 
-@pytest.fixture(scope="module")
-def report():
+def run_notebook(folder) -> dict:
     result = subprocess.run([sys.executable, "-c", NOTEBOOK], capture_output=True, text=True,
                             cwd=REPO, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory, request):
+    return run_once(request, tmp_path_factory, "integrity_report", run_notebook)
 
 
 def test_no_false_alarm_after_training_copies_and_torch_wrapping_itself(report):

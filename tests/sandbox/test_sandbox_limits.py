@@ -21,6 +21,7 @@ import pytest
 
 from course.config import load_sandbox_config
 from course.sandbox import UID_BASE, sandbox_argv, sandbox_available
+from tests.sandbox.attack_class import run_once
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = load_sandbox_config()
@@ -140,22 +141,20 @@ ATTACKS = textwrap.dedent(r'''
 ''')
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
+def make_course(folder: Path) -> Path:
     """A scratch course: solutions, a gradebook and another student, around a workdir."""
-    root = tmp_path_factory.mktemp("sandbox") / "course"
+    root = folder / "course"
     for path, text in {"source/hw/hw.ipynb": "SECRET SOLUTION", "gradebook.db": "GRADES",
                        "submitted/other/hw/hw.ipynb": "OTHER STUDENT"}.items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(text)
-    work = root / "autograded" / "me" / "hw"
-    work.mkdir(parents=True)
+    (root / "autograded" / "me" / "hw").mkdir(parents=True)
     return root
 
 
-@pytest.fixture(scope="module")
-def attacks(course):
+def run_attacks(folder: Path) -> dict:
     """Run the attacks once in the sandbox; the report, and what the host saw meanwhile."""
+    course = make_course(folder)
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(5)
@@ -172,7 +171,18 @@ def attacks(course):
     server.close()
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    return {"report": report, "connected": connected, "work": work, "stderr": result.stderr}
+    return {"report": report, "connected": connected, "work": work, "course": course,
+            "stderr": result.stderr}
+
+
+@pytest.fixture(scope="module")
+def attacks(tmp_path_factory, request):
+    return run_once(request, tmp_path_factory, "sandbox_attacks", run_attacks)
+
+
+@pytest.fixture(scope="module")
+def course(attacks):
+    return attacks["course"]
 
 
 def failed(attacks, name, *errors):

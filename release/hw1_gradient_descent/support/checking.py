@@ -19,6 +19,7 @@ itself, so a student who patches torch or forges output only controls data.
 
 from __future__ import annotations
 
+import contextlib
 import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -91,6 +92,27 @@ def failure_from_student_error(check: str, error: StudentCodeError) -> CheckFail
                         hint="call the function yourself on small inputs and read the traceback")
 
 
+@contextlib.contextmanager
+def preserved_random_state():
+    """Run a probe without moving the notebook's random streams (torch, CUDA, numpy, random).
+
+    A student's later results then do not depend on whether they ran the checks.
+    """
+    import random
+
+    import numpy as np
+    import torch
+
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        try:
+            yield
+        finally:
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)
+
+
 def default_device() -> str:
     import torch
     return "cuda" if torch.cuda.is_available() else "cpu"
@@ -110,7 +132,8 @@ class Check:
         """Probe and verdict in this process; returns the pass summary or raises CheckFailure."""
         params = self.make_params(seed, device or default_device())
         try:
-            data = self.probe(params, *args, **options)
+            with preserved_random_state():
+                data = self.probe(params, *args, **options)
         except CheckFailure:
             raise
         except StudentCodeError as error:

@@ -104,15 +104,16 @@ def _plot_losses(ax, loss_history, valid_loss_history):
         length = max(length, len(values))
         if not finite.all():
             notes.append(f"{label} not finite from iteration {int(np.argmin(finite))}")
-    if any(np.any(np.isfinite(v) & (v > 0)) for v in plotted):
+    log_scale = any(np.any(np.isfinite(v) & (v > 0)) for v in plotted)
+    if log_scale:
         ax.set_yscale("log")
     else:
         notes.append("no finite positive loss to show")
     if notes:
-        ax.set_xlim(-0.5, length - 0.5)
-        ax.set_title("; ".join(notes) + " (diverged?)" if len(notes[0]) else "", fontsize=10)
+        ax.set_xlim(-0.03 * length - 0.5, 1.03 * length - 0.5)
+        ax.set_title("; ".join(notes), fontsize=10)
     ax.set_xlabel("iteration")
-    ax.set_ylabel("loss (log scale)")
+    ax.set_ylabel("loss (log scale)" if log_scale else "loss")
     ax.legend()
 
 

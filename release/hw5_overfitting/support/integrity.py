@@ -38,7 +38,6 @@ from __future__ import annotations
 import builtins
 import functools
 import importlib.abc
-import importlib.machinery
 import math
 import sys
 import types
@@ -49,8 +48,7 @@ WATCHED_TOP_LEVEL = ("torch", "numpy")
 SKIPPED_CLASS_KEYS = {"__dict__", "__weakref__", "__doc__", "__module__", "__slotnames__",
                       "__abstractmethods__", "_abc_impl", "__annotations__", "__parameters__",
                       "__orig_bases__", "__firstlineno__", "__static_attributes__"}
-_getframe = sys._getframe  # the originals, kept before any student code
-_is = id  # noqa: F841 - identity is tested with `is`, which no one can patch
+_getframe = sys._getframe  # kept before any student code (identity is tested with `is`)
 
 
 class IntegrityError(AssertionError):
@@ -115,9 +113,9 @@ class _Record:
 
 _MISSING = object()
 _BUILTIN_NAMES = [k for k in vars(builtins) if not k.startswith("_")]
-_RECORDS: list[_Record] = []
+_RECORDS: dict[str, _Record] = {}  # label -> record (a module reloaded is recorded anew)
 _MODULES: dict[str, types.ModuleType] = {}  # name -> module object at record time
-_CHECKERS: dict[str, list] = {}  # exported name -> [original objects, from each facade]
+_CHECKERS: dict[str, dict] = {}  # exported name -> {facade module: original object}
 _GUARDS: dict[int, object] = {}  # id(original checker) -> its guarded wrapper
 _TRUSTED_DIRS: list[str] = []  # torch's and numpy's package folders
 
@@ -180,19 +178,19 @@ def _changed(value, details) -> bool:
 def _record_module(module: types.ModuleType, label: str | None = None) -> None:
     label = label or module.__name__
     _MODULES[module.__name__] = module
-    _RECORDS.append(_Record(label, module))
+    _RECORDS[label] = _Record(label, module)
 
 
 def _record_class(cls: type, label: str) -> None:
-    _RECORDS.append(_Record(label, cls))
+    _RECORDS[label] = _Record(label, cls)
 
 
 def _record_builtins() -> None:
     names = [k for k, v in vars(builtins).items()
              if (not k.startswith("_") or k in ("__import__", "__build_class__"))
              and isinstance(v, (types.BuiltinFunctionType, type))]
-    _RECORDS.append(_Record("builtins", builtins, names))
-    _RECORDS.append(_Record("sys", sys, ["_getframe", "modules"]))
+    _RECORDS["builtins"] = _Record("builtins", builtins, names)
+    _RECORDS["sys"] = _Record("sys", sys, ["_getframe", "modules"])
     _record_module(math)
 
 
@@ -240,10 +238,11 @@ def _record_support(module: types.ModuleType) -> None:
         if isinstance(value, type) and value.__module__ == module.__name__:
             _record_class(value, f"{module.__name__}.{name}")
         elif name == "CHECKS" and isinstance(value, dict):
-            _RECORDS.append(_Record(f"{module.__name__}.CHECKS", _DictOwner(value)))
+            label = f"{module.__name__}.CHECKS"
+            _RECORDS[label] = _Record(label, _DictOwner(value))
     for name in getattr(module, "__all__", ()):
         if name in vars(module) and callable(vars(module)[name]):
-            _CHECKERS.setdefault(name, []).append(vars(module)[name])
+            _CHECKERS.setdefault(name, {})[module.__name__] = vars(module)[name]
 
 
 class _DictOwner:
@@ -315,7 +314,7 @@ def _install() -> None:
 def tampered() -> list[str]:
     """What was replaced since the snapshot (empty when nothing was)."""
     found = []
-    for record in _RECORDS:
+    for record in list(_RECORDS.values()):
         found += record.problems()
     for name, module in _MODULES.items():
         if sys.modules.get(name) is not module:
@@ -346,10 +345,10 @@ def _guard(original):
 def _rebind_checkers(namespace: dict) -> list[str]:
     """Bind the course's checkers (guarded) in ``namespace``; names that had been redefined."""
     redefined = []
-    for name, originals in _CHECKERS.items():
+    for name, by_module in _CHECKERS.items():
         if name not in namespace or not name.startswith("test_"):
             continue
-        current = namespace[name]
+        originals, current = list(by_module.values()), namespace[name]
         genuine = [o for o in originals if current is o or current is _GUARDS.get(id(o))]
         original = genuine[0] if genuine else originals[-1]
         if not genuine:

@@ -1,0 +1,5 @@
+"""The sandbox's tests (course/sandbox.py, the autograde kernel, integrity, feedback).
+
+The ``slow`` marker (pyproject.toml) marks tests/test_attacks.py's infinite loops, which cost
+a cell timeout each.
+"""
