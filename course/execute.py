@@ -56,8 +56,10 @@ def execute_notebook(path: Path, timeout: int | None = None):
     try:
         client.execute()
     except (CellExecutionError, CellTimeoutError) as error:
-        lines = str(error).strip().splitlines()
-        summary = lines[-1] if lines else repr(error)
+        if getattr(error, "ename", None):
+            summary = f"{error.ename}: {error.evalue}"
+        else:
+            summary = str(error).strip() or repr(error)
         label = cell_label(nb, current["index"])
         raise SourceNotebookError(f"{path}: {label} failed: {summary}") from None
     return nb, durations

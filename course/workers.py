@@ -59,12 +59,12 @@ from pathlib import Path
 
 MODULE = "course.student_process"
 MAX_MESSAGE = 2**20
-_RUNNING: "weakref.WeakSet[Zygote]" = weakref.WeakSet()  # stopped at exit (e.g. a Dask worker's)
+_ZYGOTES: "weakref.WeakSet[Zygote]" = weakref.WeakSet()  # removed at exit (a Dask worker's)
 
 
 @atexit.register
 def _stop_all() -> None:
-    for zygote in list(_RUNNING):
+    for zygote in list(_ZYGOTES):
         zygote.remove()
 
 
@@ -123,6 +123,7 @@ class Zygote:
         # the zygote's home; with a sandbox, every student folder must be inside it (the
         # only folder of the grader's that the zygote's sandbox sees): Grader.scratch
         self.root = Path(tempfile.mkdtemp(prefix="grading-worker-"))
+        _ZYGOTES.add(self)
         self.proc: subprocess.Popen | None = None
         self.sock: socket.socket | None = None
         self.log = None
@@ -177,7 +178,6 @@ class Zygote:
         finally:
             theirs.close()
         self.sock, self.starts, self.sandbox = ours, self.starts + 1, sandbox
-        _RUNNING.add(self)
         message = self._receive(self.startup_timeout)
         if not message or message.get("event") != "ready":
             error = self._stderr_tail()
@@ -215,7 +215,6 @@ class Zygote:
 
     def close(self) -> None:
         """Stop the zygote (its children are stopped by the grader, or die with it)."""
-        _RUNNING.discard(self)
         if self.sock is not None:
             self.sock.close()
             self.sock = None
@@ -243,6 +242,7 @@ class Zygote:
         """Stop it and remove its folder (the end of a grading run)."""
         self.close()
         shutil.rmtree(self.root, ignore_errors=True)
+        _ZYGOTES.discard(self)
 
     def _stderr_tail(self) -> str:
         """The end of what the zygote printed (why it did not start)."""
