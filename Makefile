@@ -6,6 +6,7 @@
 #   make grade ASSIGNMENT=a      grader_tests on submitted/*/a       -> grades/
 #                                (WORKERS=n warm workers, default one per core;
 #                                 SCHEDULER=tcp://host:8786 grades on a Dask cluster)
+#   make bench-checkers          each checker's time on this CPU
 #   make bench                   grading speed: stock nbgrader vs make grade (BENCH_N=20)
 #   make feedback ASSIGNMENT=a   nbgrader generate_feedback            -> feedback/
 SHELL := /bin/bash
@@ -26,7 +27,7 @@ BENCH_N ?= 20
 # The sandboxed kernel nbgrader autograde runs student code in (course/sandbox_kernel.py).
 KERNELSPEC := $(VENV)/share/jupyter/kernels/course-sandbox/kernel.json
 
-.PHONY: venv sandbox release test autograde grade feedback bench clean
+.PHONY: venv sandbox release test autograde grade feedback bench bench-checkers clean
 
 venv: $(STAMP) $(KERNELSPEC) sandbox
 
@@ -68,6 +69,9 @@ autograde: venv
 grade: venv
 	@$(BIN)/python -m course.sandbox --check
 	$(BIN)/python -m pytest grader_tests --submissions $(SUBMISSIONS) --assignment $(ASSIGNMENT) --device $(DEVICE) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(GRADE_ARGS)
+
+bench-checkers: $(STAMP)
+	$(BIN)/python -m course.bench_checkers
 
 bench: venv
 	$(BIN)/python -m course.bench --students $(BENCH_N)

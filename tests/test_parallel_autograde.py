@@ -24,23 +24,11 @@ from course.parallel_autograde import (copy_database, gradebook_scores, merge_su
                                        submitted_students)
 from tests.conftest import REPO, run
 from tests.submissions import make_submission, write_submission
+from tests.test_autograde import WRONG_DROPOUT, WRONG_MSE
 
 ASSIGNMENT = "hw4_pytorch_regularization"
 COURSE_ID = "dl-course"
 
-WRONG_MSE = '''def mse_loss(prediction, labels):
-    return torch.sum((prediction.reshape(-1) - labels.reshape(-1)) ** 2)
-'''
-WRONG_DROPOUT = '''class Dropout(nn.Module):
-    def __init__(self, rate=0.01):
-        super().__init__()
-        self.rate = rate
-
-    def forward(self, x):
-        if self.training:
-            return x * (torch.rand_like(x) >= self.rate).float() / (1 - self.rate)
-        return x
-'''
 CLASS = {  # student -> (patches, test cells that must score 0)
     "correct": ({}, set()),
     "few_wrong": ({"replace": {"mse_loss": WRONG_MSE, "dropout": WRONG_DROPOUT}},
