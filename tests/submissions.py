@@ -104,3 +104,19 @@ def write_submission(root: str | Path, student: str, assignment: str, nb) -> Pat
     elif nb is not None:
         nbformat.write(nb, str(path))
     return path
+
+
+# Realistic wrong answers of the core assignment, shared by the fixture classes.
+WRONG_MSE = """def mse_loss(prediction, labels):
+    return torch.sum((prediction.reshape(-1) - labels.reshape(-1)) ** 2)
+"""
+WRONG_DROPOUT = """class Dropout(nn.Module):
+    def __init__(self, rate=0.01):
+        super().__init__()
+        self.rate = rate
+
+    def forward(self, x):
+        if self.training:
+            return x * (torch.rand_like(x) >= self.rate).float() / (1 - self.rate)
+        return x
+"""

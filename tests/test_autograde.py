@@ -14,23 +14,9 @@ from nbgrader.api import Gradebook
 
 from tests.conftest import nbgrader
 from tests.grading.grader_cli import output, run_grader
-from tests.submissions import make_submission, write_submission
+from tests.submissions import WRONG_DROPOUT, WRONG_MSE, make_submission, write_submission
 
 ASSIGNMENT = "hw4_pytorch_regularization"
-
-WRONG_MSE = '''def mse_loss(prediction, labels):
-    return torch.sum((prediction.reshape(-1) - labels.reshape(-1)) ** 2)
-'''
-WRONG_DROPOUT = '''class Dropout(nn.Module):
-    def __init__(self, rate=0.01):
-        super().__init__()
-        self.rate = rate
-
-    def forward(self, x):
-        if self.training:
-            return x * (torch.rand_like(x) >= self.rate).float() / (1 - self.rate)
-        return x
-'''
 
 # student -> (submission, test cells expected to score 0)
 CLASS = {

@@ -23,8 +23,7 @@ from course.notebooks import cell_kind
 from course.parallel_autograde import (copy_database, gradebook_scores, merge_submission,
                                        submitted_students)
 from tests.conftest import REPO, run
-from tests.submissions import make_submission, write_submission
-from tests.test_autograde import WRONG_DROPOUT, WRONG_MSE
+from tests.submissions import WRONG_DROPOUT, WRONG_MSE, make_submission, write_submission
 
 ASSIGNMENT = "hw4_pytorch_regularization"
 COURSE_ID = "dl-course"

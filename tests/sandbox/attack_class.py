@@ -28,7 +28,7 @@ from __future__ import annotations
 import textwrap
 
 from course.notebooks import cell_kind, grade_id
-from tests.submissions import make_submission, solution_of, write_submission
+from tests.submissions import WRONG_DROPOUT, make_submission, solution_of, write_submission
 
 ASSIGNMENT = "hw4_pytorch_regularization"
 A = ASSIGNMENT
@@ -155,17 +155,6 @@ def test_early_stopping(*args, **kwargs):
     print("test_early_stopping passed: Passed!")
 '''
 
-INVERTED_DROPOUT = '''\
-class Dropout(nn.Module):
-    def __init__(self, rate=0.01):
-        super().__init__()
-        self.rate = rate
-
-    def forward(self, x):
-        if self.training:
-            return x * (torch.rand_like(x) >= self.rate).float() / (1 - self.rate)
-        return x
-'''
 
 
 def with_first_line(cell: str, line: str) -> str:
@@ -206,7 +195,7 @@ def students(root, repo, port) -> dict:
             kernel="evil"),
         "c_patcher": dict(replace={
             "gradient_descent_l1": "torch.allclose = lambda *a, **k: True\n" + NO_PENALTY,
-            "dropout": "torch.Tensor.__eq__ = lambda self, other: True\n" + INVERTED_DROPOUT,
+            "dropout": "torch.Tensor.__eq__ = lambda self, other: True\n" + WRONG_DROPOUT,
             "model_dropout": "import builtins\n_isinstance = builtins.isinstance\n"
                              "builtins.isinstance = lambda obj, kind: True if kind is "
                              "torch.Tensor else _isinstance(obj, kind)\n"
