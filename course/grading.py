@@ -23,6 +23,7 @@ ran out of memory, or the notebook could not be read).
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import sys
@@ -78,7 +79,13 @@ class StudentGrade:
 
 
 def resolve_device(device: str) -> str:
-    """``auto`` -> ``cuda`` when available, else ``cpu``; ``cuda`` without a GPU is an error."""
+    """``auto`` -> ``cuda`` when available, else ``cpu``; ``cuda`` without a GPU is an error.
+
+    A Linux machine without GPU device nodes has no CUDA: ``auto`` is then ``cpu`` without
+    importing torch (seconds that a grading run spends starting its warm workers instead).
+    """
+    if device == "cpu" or (device == "auto" and not _gpu_device_nodes()):
+        return "cpu"
     import torch
 
     if device == "auto":
@@ -86,6 +93,14 @@ def resolve_device(device: str) -> str:
     if device == "cuda" and not torch.cuda.is_available():
         raise GraderError("--device cuda, but torch sees no CUDA device on this machine")
     return device
+
+
+def _gpu_device_nodes() -> bool:
+    """Whether this machine may have a GPU: NVIDIA's or AMD's (ROCm) device nodes, or not
+    Linux (where there are no such nodes to look at)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return os.path.exists("/dev/nvidiactl") or os.path.exists("/dev/kfd")
 
 
 def draw_seeds(fresh: int) -> list[int]:
@@ -119,7 +134,7 @@ class Grader:
             raise GraderError(f"{assignment.notebook_path} calls checkers that "
                               f"{assignment.facade}.CHECKS lacks: {sorted(unknown)}")
         self._params: dict = {}
-        self._mpl_cache = _matplotlib_cache()
+        self._mpl_cache = matplotlib_cache()
 
     def params_for(self, check: GradedCheck, seed: int) -> dict:
         """The probe's parameters, drawn here (plain JSON, checked by a round trip)."""
@@ -309,7 +324,7 @@ def _with_hints(message: str, device: str) -> str:
     return message
 
 
-def _matplotlib_cache() -> str | None:
+def matplotlib_cache() -> str | None:
     """This machine's matplotlib cache folder (its font list spares each process a rebuild)."""
     try:
         import matplotlib

@@ -28,8 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import nbformat
-
 BEGIN_HIDDEN, END_HIDDEN = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 BEGIN_SOLUTION, END_SOLUTION = "BEGIN SOLUTION", "END SOLUTION"
 MAX_NOTEBOOK_BYTES = 50 * 2**20  # a notebook larger than this is not a homework submission
@@ -45,7 +43,7 @@ class NotebookError(Exception):
 # --------------------------------------------------------------------------- loading
 
 
-def load_notebook(path: str | Path, where: str | None = None) -> nbformat.NotebookNode:
+def load_notebook(path: str | Path, where: str | None = None) -> "Node":
     """Read a notebook as nbformat v4, or raise :class:`NotebookError` saying what is wrong.
 
     ``where`` names the notebook in messages (default: its path).
@@ -60,24 +58,61 @@ def load_notebook(path: str | Path, where: str | None = None) -> nbformat.Notebo
     return notebook_from_text(text, where=where)
 
 
-def notebook_from_text(text: str, where: str = "notebook") -> nbformat.NotebookNode:
-    """Parse notebook JSON text; see :func:`load_notebook`."""
+def notebook_from_text(text: str, where: str = "notebook") -> "Node":
+    """Parse notebook JSON text; see :func:`load_notebook`.
+
+    A version-4 notebook (what Jupyter has written since 2015) is read here, as nbformat
+    reads it: a cell's ``source`` stored as a list of lines is joined into one string.  Older
+    versions go through ``nbformat``, which upgrades them (it is imported only then: its
+    import costs a second, paid by every grading run otherwise).
+    """
     try:
         raw = json.loads(text)
     except ValueError as error:
         raise NotebookError(f"{where} is not valid JSON ({error}); was it saved from "
                             f"Jupyter, or renamed from another file type?") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
+    # a list of cells, or before version 4 a list of worksheets holding them
+    if not isinstance(raw, dict) or not isinstance(raw.get("cells", raw.get("worksheets")),
+                                                   list):
         raise NotebookError(f"{where} is JSON but not a Jupyter notebook (no list of cells)")
-    try:
-        nb = nbformat.reads(text, as_version=4)
-    except Exception as error:  # noqa: BLE001 - nbformat raises many types on odd files
-        raise NotebookError(f"{where} is not a readable notebook: {error}") from None
+    if raw.get("nbformat") == 4 and isinstance(raw.get("cells"), list):
+        for cell in raw["cells"]:
+            if isinstance(cell, dict) and isinstance(cell.get("source"), list) \
+                    and all(isinstance(line, str) for line in cell["source"]):
+                cell["source"] = "".join(cell["source"])
+        nb = as_node(raw)
+    else:
+        try:
+            import nbformat
+
+            nb = as_node(nbformat.reads(text, as_version=4))
+        except Exception as error:  # noqa: BLE001 - nbformat raises many types on odd files
+            raise NotebookError(f"{where} is not a readable notebook: {error}") from None
     for index, cell in enumerate(nb.cells):
         if not isinstance(cell, dict) or not isinstance(cell.get("source"), str) \
                 or cell.get("cell_type") not in ("code", "markdown", "raw"):
             raise NotebookError(f"{where}: cell {index} is malformed")
     return nb
+
+
+class Node(dict):
+    """A dict whose keys also read as attributes (``nb.cells``, ``cell.source``), like
+    nbformat's ``NotebookNode``."""
+
+    def __getattr__(self, name: str):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def as_node(value):
+    """``value`` with every dict in it (at any depth) a :class:`Node`."""
+    if isinstance(value, dict):
+        return Node((key, as_node(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return [as_node(item) for item in value]
+    return value
 
 
 # --------------------------------------------------------------------------- cells

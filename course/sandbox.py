@@ -469,17 +469,42 @@ def tree_resident_bytes(pid: int, limit: int | None = None) -> int:
     process; when that sum passes ``limit``, the proportional set sizes (shared pages split
     between their users, /proc/<pid>/smaps_rollup) are added up instead: slower, exact.
     """
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
+    tree = descendants(pid)
     page = os.sysconf("SC_PAGE_SIZE")
+    rss = {p: resident_pages(p) * page for p in tree}
+    total = sum(rss.values())
+    if limit is None or total <= limit:
+        return total
+    return sum(_proportional_bytes(p, rss[p]) for p in tree)
+
+
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it, from each thread's /proc/<pid>/task/<tid>/children
+    (a few small reads: the watchdogs call this several times a second).  Without that file
+    (kernels built without it) every process's parent is read from /proc instead."""
+    if not os.path.exists(f"/proc/{pid}/task/{pid}/children"):
+        return _descendants_by_scan(pid)
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        for children in glob.glob(f"/proc/{current}/task/*/children"):
+            try:
+                with open(children) as handle:
+                    todo += [int(child) for child in handle.read().split()]
+            except (OSError, ValueError):
+                continue  # the thread or process ended meanwhile
+    return tree
+
+
+def _descendants_by_scan(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
     for path in glob.glob("/proc/[0-9]*/stat"):
         try:
             with open(path) as handle:
                 text = handle.read()
-            fields = text[text.rindex(")") + 2:].split()
-            me = int(path.split("/")[2])
-            children.setdefault(int(fields[1]), []).append(me)
-            rss[me] = int(fields[21]) * page
+            parent = int(text[text.rindex(")") + 2:].split()[1])
+            children.setdefault(parent, []).append(int(path.split("/")[2]))
         except (OSError, ValueError, IndexError):
             continue
     tree, todo = [], [pid]
@@ -487,10 +512,16 @@ def tree_resident_bytes(pid: int, limit: int | None = None) -> int:
         current = todo.pop()
         tree.append(current)
         todo += children.get(current, [])
-    total = sum(rss.get(p, 0) for p in tree)
-    if limit is None or total <= limit:
-        return total
-    return sum(_proportional_bytes(p, rss.get(p, 0)) for p in tree)
+    return tree
+
+
+def resident_pages(pid: int) -> int:
+    """Resident pages of one process (second field of /proc/<pid>/statm); 0 once it ended."""
+    try:
+        with open(f"/proc/{pid}/statm") as handle:
+            return int(handle.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _proportional_bytes(pid: int, fallback: int) -> int:

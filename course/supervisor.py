@@ -36,6 +36,9 @@ from .config import ROOT, GradingConfig
 
 MAX_REPORT_BYTES = 2**20
 MAX_LOG_BYTES = 2**18  # output kept per student (then only its last 64 KiB)
+# How often the watchdog reads the student's memory (its tree of processes in /proc).  A
+# process grows at most a few GiB/s, and RLIMIT_AS stops CPU runs at the limit anyway.
+MEMORY_CHECK_INTERVAL_S = 0.25
 
 
 def wrap_command(argv: list[str], *, work=None, out=None, read_only=(), keep_fds=(),
@@ -265,6 +268,7 @@ class ChildProcess:
         config, runner = self.config, self.runner
         limit = time.monotonic() + config.startup_timeout_s
         self._buffer, open_fds, exited_at = b"", {events_fd, output_fd}, None
+        limit_bytes, next_memory_check = config.memory_limit_mb * 2**20, 0.0
         while True:
             exited = proc.poll() is not None
             now = time.monotonic()
@@ -272,10 +276,11 @@ class ChildProcess:
             if not exited and now >= min(limit, runner.deadline):
                 self.end = "total" if runner.deadline <= limit else "timeout"
                 return
-            limit_bytes = config.memory_limit_mb * 2**20
-            if not exited and _resident_bytes(proc.pid, limit_bytes) > limit_bytes:
-                self.end = "memory"
-                return
+            if not exited and now >= next_memory_check:
+                next_memory_check = now + MEMORY_CHECK_INTERVAL_S
+                if _resident_bytes(proc.pid, limit_bytes) > limit_bytes:
+                    self.end = "memory"
+                    return
             wait = 0 if exited else min(0.2, limit - now)
             readable = select.select(list(open_fds), [], [], wait)[0] if open_fds else []
             for fd in readable:
@@ -289,8 +294,11 @@ class ChildProcess:
             if exited and (not readable or now - exited_at > 1):  # 1 s: what it left
                 self.end = "finished" if self.finished else "died"
                 return
-            if not open_fds and not exited:
-                time.sleep(0.05)
+            if not open_fds and not exited:  # its pipes are closed: wait for its exit
+                try:
+                    proc.wait(timeout=0.05)
+                except subprocess.TimeoutExpired:
+                    pass
 
     def _events(self, chunk: bytes, limit: float) -> float:
         """Handle the complete event lines received so far; returns the new deadline."""

@@ -32,7 +32,8 @@ reaches the child on its own stdin) and is non-dumpable (no ptrace or /proc/<pid
 students); a student who kills it dies with it (that step is charged, as for a crash) and
 the next student gets a new zygote.  Any other command is started cold, as given.
 
-:func:`grade_all` grades a class with ``workers`` threads, each with its own zygote, and a
+:class:`WarmPool` starts the zygotes, in the background, as soon as a grading run knows what
+it grades; :func:`grade_all` grades a class with one thread per zygote, and a
 progress bar with an ETA on stderr; the grades do not depend on the number of workers (the
 seeds and parameters are the grader's, drawn once).  :func:`grade_class` picks that or a
 Dask cluster (:mod:`course.distributed_grading`).
@@ -521,7 +522,9 @@ def student_environment(work: Path) -> dict:
 
 def student_command(grader, work: Path, out: Path) -> list[str]:
     """The command the grader runs for a student process working in ``work`` / ``out``
-    (sandboxed or not, as :func:`course.supervisor.wrap_command` decides)."""
+    (sandboxed or not, as :func:`course.supervisor.wrap_command` decides); ``grader`` is a
+    :class:`course.grading.Grader`, or anything with its ``config``, ``device`` and
+    ``sys_path``."""
     from types import SimpleNamespace
 
     from .supervisor import ChildProcess
@@ -531,11 +534,58 @@ def student_command(grader, work: Path, out: Path) -> list[str]:
     return ChildProcess.command(SimpleNamespace(runner=runner, config=grader.config), 3)
 
 
+class WarmPool:
+    """``count`` warm workers, each starting (importing torch, warming up) in the background
+    from the moment the pool is made: a grading run makes it first, and the workers warm up
+    while the grader itself imports torch and the checkers.
+
+    ``setup`` gives what a student command depends on: ``config`` (a GradingConfig),
+    ``device``, ``sys_path``, and ``assignment.facade`` (a :class:`course.grading.Grader`
+    has them all).  A worker that fails to start here is started again, and reported, at its
+    first student.
+    """
+
+    def __init__(self, setup, count: int, fonts: str | None = None):
+        self.zygotes = [Zygote(setup.assignment.facade, setup.sys_path,
+                               setup.config.startup_timeout_s) for _ in range(count)]
+        self.started = time.monotonic()
+
+        def command(work, out):
+            return student_command(setup, work, out)
+
+        def prestart(zygote: Zygote) -> None:
+            try:
+                zygote.prestart(fonts, command=command)
+            except ZygoteError:
+                pass
+
+        self._threads = [threading.Thread(target=prestart, args=(z,), daemon=True,
+                                          name=f"warm-worker-{i}")
+                         for i, z in enumerate(self.zygotes)]
+        for thread in self._threads:
+            thread.start()
+
+    def wait_ready(self, index: int) -> float:
+        """Wait until worker ``index`` started (or failed to); seconds since the pool was
+        made."""
+        self._threads[index].join()
+        return time.monotonic() - self.started
+
+    def remove(self) -> None:
+        """Stop every worker and remove its folder."""
+        for thread in self._threads:
+            thread.join()
+        for zygote in self.zygotes:
+            zygote.remove()
+
+
 def grade_class(grader, notebooks: dict, workers: int = 0, scheduler: str | None = None,
-                progress: bool = True, on_grade=None) -> tuple[dict, dict]:
+                progress: bool = True, on_grade=None,
+                pool: WarmPool | None = None) -> tuple[dict, dict]:
     """Grade ``notebooks`` (student -> notebook path): on a Dask cluster when ``scheduler``
     is given (:mod:`course.distributed_grading`), else with ``workers`` warm workers here
-    (0: one per core).  Returns (student -> StudentGrade, statistics of the run)."""
+    (0: one per core; or those of ``pool``, already warming up).  Returns (student ->
+    StudentGrade, statistics of the run)."""
     stats: dict = {}
     if scheduler:
         from .distributed_grading import grade_on_cluster
@@ -545,13 +595,14 @@ def grade_class(grader, notebooks: dict, workers: int = 0, scheduler: str | None
         stats.update(scheduler=scheduler, seconds=time.monotonic() - started)
         return grades, stats
     grades = grade_all(grader, notebooks, workers or os.cpu_count() or 1, progress, on_grade,
-                       stats)
+                       stats, pool)
     return grades, stats
 
 
 def grade_all(grader, notebooks: dict, workers: int, progress: bool = True,
-              on_grade=None, stats: dict | None = None) -> dict:
-    """Grade ``notebooks`` (student -> notebook path) with ``workers`` warm workers.
+              on_grade=None, stats: dict | None = None, pool: WarmPool | None = None) -> dict:
+    """Grade ``notebooks`` (student -> notebook path) with ``workers`` warm workers (those of
+    ``pool`` when given: it is used up, its workers removed at the end).
 
     Returns student -> StudentGrade, in the order given.  ``on_grade(grade)`` is called as
     each student finishes (from a worker thread, one at a time).  A grader error for one
@@ -561,64 +612,65 @@ def grade_all(grader, notebooks: dict, workers: int, progress: bool = True,
     from .grading import StudentGrade
 
     students = list(notebooks)
-    workers = max(1, min(workers, len(students) or 1))
+    if pool is None:
+        workers = max(1, min(workers, len(students) or 1))
+        pool = WarmPool(grader, workers, getattr(grader, "_mpl_cache", None))
     todo: queue.Queue = queue.Queue()
     for student in students:
         todo.put(student)
     results: dict = {}
     lock = threading.Lock()
-    zygotes = [Zygote(grader.assignment.facade, grader.sys_path,
-                      grader.config.startup_timeout_s) for _ in range(workers)]
-    ready = threading.Barrier(workers + 1)
     bar = progress_bar(len(students), progress, f"grading {grader.assignment.name}")
 
-    def work(zygote: Zygote) -> None:
+    warm: list[float] = []  # when each worker was ready, in seconds since the pool was made
+
+    def work(index: int, zygote: Zygote) -> None:
         mine = copy.copy(grader)
         mine.launcher, mine.scratch = zygote.launch, zygote.root
-        try:
+        ready = pool.wait_ready(index)  # each worker starts grading as soon as it is warm
+        with lock:
+            if not warm:
+                bar.reset()  # the ETA counts from the first warm worker, not the warm-up
+            warm.append(ready)
+        while True:
             try:
-                zygote.prestart(getattr(grader, "_mpl_cache", None),
-                                command=lambda work, out: student_command(grader, work, out))
-            except ZygoteError:
-                pass  # started again at the first student (and reported there if it fails)
-            finally:
-                ready.wait()
-            while True:
-                try:
-                    student = todo.get_nowait()
-                except queue.Empty:
-                    return
-                try:
-                    grade = mine.grade(student, notebooks[student])
-                except Exception as error:  # noqa: BLE001 - a grader bug must not stop the class
-                    message = f"internal grader error: {type(error).__name__}: {error}"
-                    grade = StudentGrade(student, grader.all_rows(student, "error", message))
-                    grade.internal_error = message
-                with lock:
-                    results[student] = grade
-                    if on_grade is not None:
-                        on_grade(grade)
-                    bar.set_postfix_str(f"{student}: {grade.points:g}/{grade.max_points:g}",
-                                        refresh=False)
-                    bar.update(1)
-        finally:
-            zygote.remove()
+                student = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                grade = mine.grade(student, notebooks[student])
+            except Exception as error:  # noqa: BLE001 - a grader bug must not stop the class
+                message = f"internal grader error: {type(error).__name__}: {error}"
+                grade = StudentGrade(student, grader.all_rows(student, "error", message))
+                grade.internal_error = message
+            with lock:
+                results[student] = grade
+                if on_grade is not None:
+                    on_grade(grade)
+                bar.set_postfix_str(f"{student}: {grade.points:g}/{grade.max_points:g}",
+                                    refresh=False)
+                bar.update(1)
 
-    started = time.monotonic()
-    threads = [threading.Thread(target=work, args=(z,), daemon=True, name=f"grading-worker-{i}")
-               for i, z in enumerate(zygotes)]
-    for thread in threads:
-        thread.start()
-    ready.wait()
-    warm = time.monotonic()
-    bar.reset()  # the ETA counts from here, not from the warm-up
-    for thread in threads:
-        thread.join()
-    bar.close()
+    threads = [threading.Thread(target=work, args=(i, z), daemon=True,
+                                name=f"grading-worker-{i}")
+               for i, z in enumerate(pool.zygotes[:max(1, len(students))])]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        bar.close()
+        pool.remove()
+    ended = time.monotonic() - pool.started
+    zygotes = pool.zygotes
     if stats is not None:
+        # grading: from the first worker ready to the last student graded (a worker that
+        # is ready later joins in then); warm-up: until the last worker was ready
         stats.update({
-            "workers": workers, "students": len(students),
-            "warmup_seconds": warm - started, "grading_seconds": time.monotonic() - warm,
+            "workers": len(threads), "students": len(students),
+            "warmup_seconds": max(warm, default=0.0),
+            "grading_seconds": ended - min(warm, default=0.0),
             "zygote_peak_rss_kb": max(z.peak_rss_kb for z in zygotes),
             "child_peak_rss_kb": max(z.child_peak_rss_kb for z in zygotes),
             "zygote_starts": sum(z.starts for z in zygotes),

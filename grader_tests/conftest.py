@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -73,6 +75,8 @@ class GradingRun:
                                if p.is_dir() and not p.name.startswith("."))
         if not self.students:
             raise pytest.UsageError(f"no student folders in {self.submissions}")
+        self.workers, self.scheduler = option.workers, option.scheduler
+        self.pool = None  # warm workers, warming up while this process imports the checkers
         try:
             settings = load_grading_config().replace(
                 device=option.device, check_timeout_s=option.check_timeout,
@@ -81,16 +85,34 @@ class GradingRun:
             device = resolve_device(settings.device)
             seeds = ([int(s) for s in option.seeds.split(",")] if option.seeds
                      else draw_seeds(settings.fresh_seeds))
+            if not self.scheduler and not config.option.collectonly:
+                self.pool = self._start_workers(settings, device)
             self.grader = Grader(self.assignment, settings, device, seeds)
         except (NotebookError, GraderError, ValueError) as error:
+            self.stop_workers()
             raise pytest.UsageError(f"cannot grade {self.name}: {error}") from None
         self.grades: dict[str, StudentGrade] = {}
-        self.workers, self.scheduler = option.workers, option.scheduler
         self.selected: list[str] | None = None  # students with selected items (-k)
         self.worker_stats: dict = {}
         self.pytest_config = config
         self.student_failures = 0
         self.started = time.time()
+
+    def _start_workers(self, settings, device: str):
+        """Start the warm workers now (course/workers.py): each imports torch and warms up
+        while this process imports the checkers."""
+        from course.grading import matplotlib_cache
+        from course.workers import WarmPool
+
+        setup = SimpleNamespace(assignment=self.assignment, config=settings, device=device,
+                                sys_path=[])
+        count = min(self.workers or os.cpu_count() or 1, len(self.students))
+        return WarmPool(setup, count, fonts=matplotlib_cache())
+
+    def stop_workers(self) -> None:
+        if self.pool is not None:
+            self.pool.remove()
+            self.pool = None
 
     def notebook(self, student: str) -> Path:
         return self.submissions / student / self.name / f"{self.name}.ipynb"
@@ -113,9 +135,10 @@ class GradingRun:
         capture = self.pytest_config.pluginmanager.getplugin("capturemanager")
         with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
             try:
+                pool, self.pool = self.pool, None  # used up by this call
                 grades, self.worker_stats = grade_class(
                     self.grader, {s: self.notebook(s) for s in todo}, self.workers,
-                    self.scheduler, progress=True)
+                    self.scheduler, progress=True, pool=pool)
             except Exception as error:  # noqa: BLE001 - e.g. no scheduler at that address
                 message = f"internal grader error: {type(error).__name__}: {error}"
                 grades = {}
@@ -206,6 +229,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
     if exitstatus == pytest.ExitCode.TESTS_FAILED and only_students_failed \
             and not run.internal_errors:
         session.exitstatus = pytest.ExitCode.OK
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = config.stash.get(RUN, None)
+    if run is not None:
+        run.stop_workers()  # started but never used (nothing selected, or interrupted)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:

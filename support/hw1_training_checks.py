@@ -829,7 +829,7 @@ def verdict_training_settings(params: dict, data: dict, **_ignored) -> str:
     """
     check = TRAINING_SETTINGS_NAME
     pd = ProbeData(check, data)
-    sizes = pd._get("hidden_sizes", "a list of numbers")
+    sizes = pd.get("hidden_sizes", "a list of numbers")
     if sizes is not None and not (isinstance(sizes, list)
                                   and all(isinstance(s, (int, float)) and not isinstance(s, bool)
                                           for s in sizes)):

@@ -39,7 +39,8 @@ import torch
 from torch import nn
 
 from .checking import Check, CheckFailure, call_student
-from .hw2_common import Data, f32, float_list, fmt, in_one_thread, linear_layer, to_numpy
+from .hw2_common import f32, float_list, fmt, in_one_thread, linear_layer, to_numpy
+from .probe_data import ProbeData
 
 NAME = "test_train_by_gradient_descent"
 THRESHOLD = 0.01
@@ -330,7 +331,7 @@ def _verdict(params, data) -> str:
     named mistake changes the history by > 1 %.
     """
     check = NAME
-    pd = Data(check, data)
+    pd = ProbeData(check, data)
     if not pd.flag("callable"):
         raise CheckFailure(check, "argument", expected="your train_by_gradient_descent function",
                            observed="not callable",

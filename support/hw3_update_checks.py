@@ -221,7 +221,6 @@ def replay(params: dict, hyper: dict, steps: int, variant: str = "pinned"):
     h.update(hyper)
     if variant == "defaults":
         h = dict(DEFAULTS.get(rule, {"lr": 1e-3}))
-    lr = h["lr"]
     total = [np.zeros_like(p) for p in w]
     out = []
     with np.errstate(all="ignore"):

@@ -7,6 +7,8 @@ checked for presence and type: anything missing or malformed becomes a
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .checking import CheckFailure
@@ -21,103 +23,118 @@ class ProbeData:
     def __init__(self, check: str, data):
         self.check = check
         if not isinstance(data, dict):
-            self._fail("a dict of probe data", type(data).__name__)
+            self.fail("a dict of probe data", type(data).__name__)
         self.data = data
 
-    def _fail(self, expected, observed):
+    def fail(self, expected, observed):
+        """Stop the verdict: the probe data is not what the check collects."""
         raise CheckFailure(self.check, "probe data", expected=expected, observed=observed,
                            hint=PROBE_HINT)
 
-    def _get(self, key, what):
+    def get(self, key, what="a value"):
+        """The value of ``key``, whatever its type (a failure when it is missing)."""
         if key not in self.data:
-            self._fail(f"{key!r} ({what})", "missing")
+            self.fail(f"{key!r} ({what})", "missing")
         return self.data[key]
 
     def has(self, key) -> bool:
         return key in self.data and self.data[key] is not None
 
     def flag(self, key) -> bool:
-        value = self._get(key, "a bool")
+        value = self.get(key, "a bool")
         if isinstance(value, np.ndarray) and value.shape == () and value.dtype == bool:
             value = bool(value)
         if not isinstance(value, bool):
-            self._fail(f"{key!r} as a bool", repr(value)[:80])
+            self.fail(f"{key!r} as a bool", repr(value)[:80])
         return value
 
     def number(self, key, optional=False):
         """A finite-or-not float; None if ``optional`` and the probe sent None."""
-        value = self._get(key, "a number")
+        value = self.get(key, "a number")
         if value is None and optional:
             return None
         if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iuf":
             value = value.item()
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self._fail(f"{key!r} as a number", repr(value)[:80])
+            self.fail(f"{key!r} as a number", repr(value)[:80])
         return float(value)
 
     def integer(self, key) -> int:
         value = self.number(key)
-        if value != int(value):
-            self._fail(f"{key!r} as an integer", value)
+        if not math.isfinite(value) or value != int(value):
+            self.fail(f"{key!r} as an integer", value)
         return int(value)
 
     def text(self, key, optional=False):
-        value = self._get(key, "a string")
+        value = self.get(key, "a string")
         if value is None and optional:
             return None
         if not isinstance(value, str):
-            self._fail(f"{key!r} as a string", repr(value)[:80])
+            self.fail(f"{key!r} as a string", repr(value)[:80])
         return value
 
     def shape(self, key, optional=False):
         """A shape sent as a list of ints (None if ``optional`` and the probe sent None)."""
-        value = self._get(key, "a shape")
+        value = self.get(key, "a shape")
         if value is None and optional:
             return None
         if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in "iu":
             value = value.tolist()
         if (not isinstance(value, (list, tuple))
                 or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
-            self._fail(f"{key!r} as a list of ints", repr(value)[:80])
+            self.fail(f"{key!r} as a list of ints", repr(value)[:80])
         return tuple(value)
 
     def texts(self, key, length=None) -> list:
-        value = self._get(key, "a list of strings")
+        value = self.get(key, "a list of strings")
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self._fail(f"{key!r} as a list of strings", repr(value)[:80])
+            self.fail(f"{key!r} as a list of strings", repr(value)[:80])
         if length is not None and len(value) != length:
-            self._fail(f"{key!r} with {length} entries", f"{len(value)} entries")
+            self.fail(f"{key!r} with {length} entries", f"{len(value)} entries")
         return value
 
     def flags(self, key, length=None) -> list:
-        value = self._get(key, "a list of bools")
+        value = self.get(key, "a list of bools")
         if not isinstance(value, list) or not all(isinstance(v, bool) for v in value):
-            self._fail(f"{key!r} as a list of bools", repr(value)[:80])
+            self.fail(f"{key!r} as a list of bools", repr(value)[:80])
         if length is not None and len(value) != length:
-            self._fail(f"{key!r} with {length} entries", f"{len(value)} entries")
+            self.fail(f"{key!r} with {length} entries", f"{len(value)} entries")
         return value
 
     def integers(self, key, length=None) -> list:
-        value = self._get(key, "a list of ints")
+        value = self.get(key, "a list of ints")
         if (not isinstance(value, list)
                 or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
-            self._fail(f"{key!r} as a list of ints", repr(value)[:80])
+            self.fail(f"{key!r} as a list of ints", repr(value)[:80])
         if length is not None and len(value) != length:
-            self._fail(f"{key!r} with {length} entries", f"{len(value)} entries")
+            self.fail(f"{key!r} with {length} entries", f"{len(value)} entries")
         return value
+
+    def numbers(self, key, optional=False):
+        """A 1-D float64 array from a list of numbers or a 1-D numeric array (None if
+        ``optional`` and the probe sent None)."""
+        value = self.get(key, "a list of numbers")
+        if value is None and optional:
+            return None
+        if isinstance(value, list) and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            return np.asarray(value, dtype=float).reshape(-1)
+        if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in "iuf":
+            return value.astype(float)
+        self.fail(f"{key!r} as a list of numbers", repr(value)[:80])
 
     def array(self, key, shape=None, optional=False):
         """A numeric numpy array as float64 (None if ``optional`` and the probe sent None)."""
-        value = self._get(key, "an array")
+        value = self.get(key, "an array")
         if value is None and optional:
             return None
         if isinstance(value, (list, int, float)) and not isinstance(value, bool):
             try:
                 value = np.asarray(value, dtype=float)
             except (TypeError, ValueError):
-                self._fail(f"{key!r} as a numeric array", repr(value)[:80])
+                self.fail(f"{key!r} as a numeric array", repr(value)[:80])
         if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
-            self._fail(f"{key!r} as a numeric array", type(value).__name__)
+            self.fail(f"{key!r} as a numeric array", type(value).__name__)
         if shape is not None and tuple(value.shape) != tuple(shape):
-            self._fail(f"{key!r} of shape {tuple(shape)}", f"shape {tuple(value.shape)}")
+            self.fail(f"{key!r} of shape {tuple(shape)}", f"shape {tuple(value.shape)}")
         return value.astype(float)

@@ -1,12 +1,14 @@
-"""Shared fixtures: a scratch copy of the course, released once per test run.
+"""Shared fixtures: expensive results computed once per test run, and the released course.
 
-Building a release executes every source notebook (tens of seconds), so it is done once
-and shared between pytest-xdist workers through a lock file in pytest's shared temp folder.
-Tests that change a course work in their own copy (``course_copy``).
+Building a release executes every source notebook and grading a class runs real student
+processes (tens of seconds to minutes each), so such results are computed once
+(``computed_once``) and shared between pytest-xdist workers through a lock file in pytest's
+shared temp folder.  Tests that change a course work in their own copy (``course_copy``).
 """
 
 from __future__ import annotations
 
+import pickle
 import shutil
 import subprocess
 import sys
@@ -55,18 +57,38 @@ def course_copy(tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def released_course(tmp_path_factory, worker_id) -> Path:
-    """A course copy after ``python -m course.release`` (sources executed and kept)."""
+def computed_once(tmp_path_factory, worker_id):
+    """``computed_once(name, compute)``: ``compute(folder)`` runs once for the whole test run,
+    in whichever pytest-xdist worker asks first, with a fresh ``folder`` to work in; every
+    caller gets (the value it returned, pickled, and that folder)."""
     base = tmp_path_factory.getbasetemp()
-    shared = base.parent if worker_id != "master" else base
-    root = shared / "released_course"
-    with FileLock(str(shared / "released_course.lock")):
-        if not (root / "release.log").exists():
-            shutil.rmtree(root, ignore_errors=True)
-            copy_course(root)
-            result = run([sys.executable, "-m", "course.release", "--root", str(root),
-                          "--keep-executed", str(root / "executed")], cwd=REPO, check=False)
-            if result.returncode != 0:
-                pytest.fail(f"make release failed:\n{result.stdout}\n{result.stderr}")
-            (root / "release.log").write_text(result.stdout)
+    shared = base.parent if worker_id != "master" else base  # the workers' common folder
+
+    def get(name: str, compute):
+        folder, done = shared / name, shared / f"{name}.pickle"
+        with FileLock(str(shared / f"{name}.lock")):
+            if not done.exists():
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir()
+                done.write_bytes(pickle.dumps(compute(folder)))
+        return pickle.loads(done.read_bytes()), folder
+
+    return get
+
+
+def release_course(root: Path) -> Path:
+    """A course copy at ``root`` after ``python -m course.release`` (sources executed and
+    kept in ``root/executed``)."""
+    copy_course(root)
+    result = run([sys.executable, "-m", "course.release", "--root", str(root),
+                  "--keep-executed", str(root / "executed")], cwd=REPO, check=False)
+    if result.returncode != 0:
+        pytest.fail(f"make release failed:\n{result.stdout}\n{result.stderr}")
+    (root / "release.log").write_text(result.stdout)
     return root
+
+
+@pytest.fixture(scope="session")
+def released_course(computed_once) -> Path:
+    """A course copy after ``python -m course.release`` (sources executed and kept)."""
+    return computed_once("released_course", release_course)[0]

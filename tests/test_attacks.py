@@ -16,7 +16,6 @@ import html
 import os
 import re
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -29,8 +28,8 @@ import pytest
 from nbgrader.api import Gradebook
 
 from tests.conftest import REPO
-from tests.sandbox.attack_class import (ASSIGNMENT, LOOPER, ZERO, build, hidden_lines,
-                                        run_once, students)
+from tests.sandbox.attack_class import (ASSIGNMENT, LOOPER, ZERO, Listener, build,
+                                        hidden_lines, students)
 from tests.submissions import source_notebook
 
 A = ASSIGNMENT
@@ -59,20 +58,12 @@ def grade_class(released_course, folder: Path, specs_of, extra=()) -> SimpleName
     generate its feedback; what happened (picklable)."""
     root = folder / "course"
     shutil.copytree(released_course, root, ignore=shutil.ignore_patterns("executed"))
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(5)
-    server.settimeout(0)
-    specs = specs_of(root, server.getsockname()[1])
+    listener = Listener()
+    specs = specs_of(root, listener.port)
     build(root / "submitted", specs)
     before = {p: digest(p) for p in (root / "submitted").rglob("*.ipynb")}
     result = run_nbgrader(root, "autograde", A, "--force", *extra)
-    try:
-        server.accept()
-        connected = True
-    except BlockingIOError:
-        connected = False
-    server.close()
+    connected = listener.reached()
     feedback = run_nbgrader(root, "generate_feedback", A, "--force")
     return SimpleNamespace(root=root, result=result, feedback=feedback, students=list(specs),
                            connected=connected, before=before,
@@ -88,15 +79,15 @@ def _looper_class(root, port):
 
 
 @pytest.fixture(scope="module")
-def graded(released_course, tmp_path_factory, request):
-    return run_once(request, tmp_path_factory, "autograde_attacks",
-                    lambda folder: grade_class(released_course, folder, _attack_class))
+def graded(released_course, computed_once):
+    return computed_once("autograde_attacks",
+                         lambda folder: grade_class(released_course, folder, _attack_class))[0]
 
 
 @pytest.fixture(scope="module")
-def looped(released_course, tmp_path_factory, request):
-    return run_once(request, tmp_path_factory, "autograde_loops", lambda folder: grade_class(
-        released_course, folder, _looper_class, extra=(f"--Execute.timeout={LOOP_TIMEOUT}",)))
+def looped(released_course, computed_once):
+    return computed_once("autograde_loops", lambda folder: grade_class(
+        released_course, folder, _looper_class, extra=(f"--Execute.timeout={LOOP_TIMEOUT}",)))[0]
 
 
 def scores(root: Path, student: str) -> dict:

@@ -13,7 +13,6 @@ import hashlib
 import json
 import re
 import shutil
-import socket
 from types import SimpleNamespace
 
 import pytest
@@ -21,7 +20,7 @@ import pytest
 from course.reports import read_csv
 from tests.conftest import REPO
 from tests.grading.grader_cli import output, run_grader
-from tests.sandbox.attack_class import (ASSIGNMENT, ZERO, build, hidden_lines, run_once,
+from tests.sandbox.attack_class import (ASSIGNMENT, ZERO, Listener, build, hidden_lines,
                                         students)
 from tests.submissions import source_notebook
 
@@ -34,31 +33,23 @@ def digest(path) -> str:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory, request):
-    return run_once(request, tmp_path_factory, "grader_attacks", grade_class)
+def graded(computed_once):
+    return computed_once("grader_attacks", grade_class)[0]
 
 
 def grade_class(root):
     """Grade the class in ``root`` (with a copy of the solutions and a gradebook there)."""
     shutil.copytree(REPO / "source", root / "source")
     (root / "gradebook.db").write_bytes(b"SQLite format 3\x00 the course's grades")
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(5)
-    server.settimeout(0)
-    specs = students(root, REPO, server.getsockname()[1])
+    listener = Listener()
+    specs = students(root, REPO, listener.port)
     build(root / "submitted", specs)
     before = {p: digest(p) for p in [*(root / "submitted").rglob("*.ipynb"),
                                      root / "gradebook.db"]}
     result = run_grader("--submissions", root / "submitted", "--assignment", A,
                         "--device", "cpu", "--grades-dir", root / "grades", "--seeds", SEEDS,
                         timeout=1800, cpu_only=True)
-    try:
-        server.accept()
-        connected = True
-    except BlockingIOError:
-        connected = False
-    server.close()
+    connected = listener.reached()
     csv_path = root / "grades" / f"{A}.csv"
     assert csv_path.exists(), output(result)
     rows = read_csv(csv_path)

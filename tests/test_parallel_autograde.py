@@ -10,14 +10,12 @@ not grade), so that each nbgrader process costs seconds, not minutes.
 from __future__ import annotations
 
 import os
-import pickle
 import shutil
 import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from filelock import FileLock
 
 from course.notebooks import cell_kind
 from course.parallel_autograde import (copy_database, gradebook_scores, merge_submission,
@@ -59,16 +57,10 @@ def autograde_twice(folder, released_course):
 
 
 @pytest.fixture(scope="module")
-def graded(released_course, tmp_path_factory, worker_id):
+def graded(released_course, computed_once):
     """The two runs, made once per test session (pytest-xdist workers share them)."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if worker_id != "master" else base
-    folder, done = shared / "parallel_autograde", shared / "parallel_autograde.pickle"
-    with FileLock(str(shared / "parallel_autograde.lock")):
-        if not done.exists():
-            shutil.rmtree(folder, ignore_errors=True)
-            done.write_bytes(pickle.dumps(autograde_twice(folder, released_course)))
-    return pickle.loads(done.read_bytes())
+    return computed_once("parallel_autograde",
+                         lambda folder: autograde_twice(folder, released_course))[0]
 
 
 def test_both_runs_grade_every_student(graded):

@@ -14,10 +14,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import pickle
 
 import pytest
-from filelock import FileLock
 
 from tests.grading.fixture_class import ASSIGNMENT, STUDENTS, expected_status, submission
 from tests.grading.grader_cli import output, run_grader
@@ -62,16 +60,9 @@ def grade_three_ways(folder):
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory, worker_id):
+def graded(computed_once):
     """The three runs, made once per test session (pytest-xdist workers share them)."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if worker_id != "master" else base
-    folder, done = shared / "parallel_grading", shared / "parallel_grading.pickle"
-    with FileLock(str(shared / "parallel_grading.lock")):
-        if not done.exists():
-            folder.mkdir(exist_ok=True)
-            done.write_bytes(pickle.dumps(grade_three_ways(folder)))
-    return pickle.loads(done.read_bytes())
+    return computed_once("parallel_grading", grade_three_ways)[0]
 
 
 def rows(run):

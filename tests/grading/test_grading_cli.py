@@ -1,8 +1,12 @@
 """The grading command's exit status when it cannot grade at all (non-zero, with a reason)."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
-from tests.grading.grader_cli import output, run_grader
+from tests.grading.grader_cli import REPO, output, run_grader
 from tests.grading.toy_course import make_cell
 
 HW4 = "hw4_pytorch_regularization"
@@ -51,3 +55,16 @@ def test_cuda_requested_without_a_gpu(tmp_path):
                         tmp_path / "submitted")
     assert result.returncode != 0, output(result)
     assert "no CUDA device" in result.stdout + result.stderr
+
+
+@pytest.mark.skipif(any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/kfd"))
+                    or not sys.platform.startswith("linux"), reason="a machine with GPU nodes")
+def test_the_grader_starts_without_torch_or_nbformat_on_a_machine_without_gpu():
+    """A grading run starts its warm workers first: finding the device and reading the
+    notebooks must not cost the seconds of importing torch or nbformat."""
+    probe = ("import sys; from course.grading import resolve_device; "
+             "from course.plan import load_assignment; load_assignment('" + HW4 + "'); "
+             "print(resolve_device('auto'), 'torch' in sys.modules, 'nbformat' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
+                            text=True, timeout=120)
+    assert result.stdout.split() == ["cpu", "False", "False"], output(result)

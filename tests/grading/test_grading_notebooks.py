@@ -139,3 +139,24 @@ def test_load_notebook_reads_v4(tmp_path):
     nb.cells = [code(solution=True)]
     nbformat.write(nb, str(tmp_path / "hw.ipynb"))
     assert cell_kind(load_notebook(tmp_path / "hw.ipynb").cells[0]) == "solution"
+
+
+def test_load_notebook_joins_source_lines_as_nbformat_does(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [code(solution=True)]
+    nb.cells[0].source = "def f(x):\n    return 2 * x\n"
+    nbformat.write(nb, str(tmp_path / "hw.ipynb"))  # on disk: a list of lines
+    assert isinstance(json.loads((tmp_path / "hw.ipynb").read_text())["cells"][0]["source"],
+                      list)
+    ours = load_notebook(tmp_path / "hw.ipynb")
+    theirs = nbformat.read(str(tmp_path / "hw.ipynb"), as_version=4)
+    assert ours.cells[0].source == theirs.cells[0].source == "def f(x):\n    return 2 * x\n"
+    assert ours.cells[0].metadata.nbgrader == theirs.cells[0].metadata.nbgrader
+
+
+def test_load_notebook_upgrades_a_version_3_notebook(tmp_path):
+    old = nbformat.v3.new_notebook(worksheets=[nbformat.v3.new_worksheet(
+        cells=[nbformat.v3.new_code_cell(input="x = 1")])])
+    (tmp_path / "hw.ipynb").write_text(nbformat.v3.writes_json(old))
+    nb = load_notebook(tmp_path / "hw.ipynb")
+    assert [(c.cell_type, c.source) for c in nb.cells] == [("code", "x = 1")]

@@ -25,6 +25,7 @@ cells (training runs, plots) are dropped, as a student may, to keep grading fast
 
 from __future__ import annotations
 
+import socket
 import textwrap
 
 from course.notebooks import cell_kind, grade_id
@@ -32,6 +33,27 @@ from tests.submissions import WRONG_DROPOUT, make_submission, solution_of, write
 
 ASSIGNMENT = "hw4_pytorch_regularization"
 A = ASSIGNMENT
+
+
+class Listener:
+    """A TCP server on the host's loopback that student code must never reach: give the
+    attacks its ``port``; after the run, :meth:`reached` says whether anything connected."""
+
+    def __init__(self):
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(5)
+        self.server.settimeout(0)
+        self.port = self.server.getsockname()[1]
+
+    def reached(self) -> bool:
+        try:
+            self.server.accept()
+            return True
+        except BlockingIOError:
+            return False
+        finally:
+            self.server.close()
 
 
 def correct(cell: str) -> str:
@@ -240,26 +262,6 @@ ZERO = {
         "looper": {"gradient_descent_l1_tests", "patient_early_stopping_tests"},
     },
 }
-
-
-def run_once(request, tmp_path_factory, name: str, compute):
-    """``compute(folder)`` once for the whole test run, whichever pytest-xdist worker asks
-    first (a lock in pytest's shared temp folder); every caller gets its pickled value.
-    Tests of one module may run on both workers, and grading a class costs minutes."""
-    import pickle
-    import shutil
-
-    from filelock import FileLock
-
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if hasattr(request.config, "workerinput") else base
-    folder, done = shared / name, shared / f"{name}.pickle"
-    with FileLock(str(shared / f"{name}.lock")):
-        if not done.exists():
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir()
-            done.write_bytes(pickle.dumps(compute(folder)))
-    return pickle.loads(done.read_bytes())
 
 
 def lean(nb):

@@ -18,7 +18,6 @@ import pytest
 from course.config import assignments
 from course.notebooks import BEGIN_HIDDEN, cell_kind
 from tests.conftest import REPO
-from tests.sandbox.attack_class import run_once
 
 VERIFY_LINE = "from support.integrity import verify_integrity; verify_integrity()"
 
@@ -128,8 +127,8 @@ def run_notebook(folder) -> dict:
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory, request):
-    return run_once(request, tmp_path_factory, "integrity_report", run_notebook)
+def report(computed_once):
+    return computed_once("integrity_report", run_notebook)[0]
 
 
 def test_no_false_alarm_after_training_copies_and_torch_wrapping_itself(report):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -21,7 +20,7 @@ import pytest
 
 from course.config import load_sandbox_config
 from course.sandbox import UID_BASE, sandbox_argv, sandbox_available
-from tests.sandbox.attack_class import run_once
+from tests.sandbox.attack_class import Listener
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = load_sandbox_config()
@@ -155,20 +154,12 @@ def make_course(folder: Path) -> Path:
 def run_attacks(folder: Path) -> dict:
     """Run the attacks once in the sandbox; the report, and what the host saw meanwhile."""
     course = make_course(folder)
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(5)
-    server.settimeout(0)
+    listener = Listener()
     work = course / "autograded" / "me" / "hw"
-    command = sandbox_argv([sys.executable, "-c", ATTACKS, str(course),
-                            str(server.getsockname()[1]), str(REPO)], work)
+    command = sandbox_argv([sys.executable, "-c", ATTACKS, str(course), str(listener.port),
+                            str(REPO)], work)
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    try:
-        server.accept()
-        connected = True
-    except BlockingIOError:
-        connected = False
-    server.close()
+    connected = listener.reached()
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     return {"report": report, "connected": connected, "work": work, "course": course,
@@ -176,8 +167,8 @@ def run_attacks(folder: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def attacks(tmp_path_factory, request):
-    return run_once(request, tmp_path_factory, "sandbox_attacks", run_attacks)
+def attacks(computed_once):
+    return computed_once("sandbox_attacks", run_attacks)[0]
 
 
 @pytest.fixture(scope="module")

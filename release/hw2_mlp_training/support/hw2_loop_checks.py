@@ -34,9 +34,10 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from .checking import Check, CheckFailure, call_student
-from .hw2_common import (Data, Recorder, batches, close, cross_entropy_logit_grad,
+from .hw2_common import (Recorder, batches, close, cross_entropy_logit_grad,
                          cross_entropy_per_example, f32, float_list, fmt, in_one_thread,
                          linear_layer, to_numpy, top_two_gap)
+from .probe_data import ProbeData
 
 LA_NAME = "test_loss_and_accuracy"
 TRAIN_NAME = "test_train"
@@ -181,7 +182,7 @@ def _la_verdict(params, data) -> str:
     the right values, so these mistakes are caught and named.
     """
     check = LA_NAME
-    pd = Data(check, data)
+    pd = ProbeData(check, data)
     if not pd.flag("callable"):
         raise CheckFailure(check, "argument", expected="your loss_and_accuracy function",
                            observed="not callable",
@@ -406,7 +407,7 @@ def _train_verdict(params, data) -> str:
     mistakes (and swapping train and validation) are caught and named.
     """
     check = TRAIN_NAME
-    pd = Data(check, data)
+    pd = ProbeData(check, data)
     if not pd.flag("callable"):
         raise CheckFailure(check, "argument", expected="your train function",
                            observed="not callable", hint="pass the function: test_train(train)")

@@ -16,7 +16,8 @@ import torch
 from torch import nn
 
 from .checking import Check, CheckFailure, call_student
-from .hw2_common import Data, close, f32, fmt, in_one_thread, to_numpy
+from .hw2_common import close, f32, fmt, in_one_thread, to_numpy
+from .probe_data import ProbeData
 
 MLP_NAME = "test_make_mlp"
 LOSS_NAME = "test_perceptron_loss"
@@ -111,7 +112,7 @@ def _mlp_verdict(params, data) -> str:
     layers' own weights (tolerance 1e-4 relative + 1e-6: float32 sums of at most 11 terms
     are exact to about 1e-6 relative, while a wrong layer changes outputs by O(1))."""
     check = MLP_NAME
-    pd = Data(check, data)
+    pd = ProbeData(check, data)
     if not pd.flag("callable"):
         raise CheckFailure(check, "argument", expected="your make_mlp function",
                            observed="not callable",
@@ -281,7 +282,7 @@ def _loss_verdict(params, data) -> str:
     The gradient must be -y_i / N on the wrong side and 0 on the right side.
     """
     check = LOSS_NAME
-    pd = Data(check, data)
+    pd = ProbeData(check, data)
     if not pd.flag("callable"):
         raise CheckFailure(check, "argument", expected="your perceptron_loss function",
                            observed="not callable",

@@ -26,7 +26,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from .checking import Check, CheckFailure, call_student
-from .hw2_common import Data, ceil_div, forked_rng, in_one_thread, to_numpy
+from .hw2_common import ceil_div, forked_rng, in_one_thread, to_numpy
+from .probe_data import ProbeData
 from .hw2_data import digits_arrays
 
 NAME = "test_hyperparameters"
@@ -141,7 +142,7 @@ def _verdict(params, data) -> str:
     a CPU; on a GPU the run differs by float rounding only.
     """
     check = NAME
-    pd = Data(check, data)
+    pd = ProbeData(check, data)
     problem = pd.text("problem")
     if not pd.flag("valid"):
         raise CheckFailure(check, "hyperparameters dict",

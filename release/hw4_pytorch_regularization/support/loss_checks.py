@@ -78,7 +78,6 @@ def _probe(params: dict, mse_loss) -> dict:
 def _diagnose(value: float, a: np.ndarray, y: np.ndarray) -> str:
     """Which usual mistake a wrong loss value matches, as a hint."""
     r = a[:, 0] - y
-    n = len(y)
     mistakes = [
         (np.mean((a - y[None, :]) ** 2),
          "the mean of an N x N matrix: prediction (N, 1) minus labels (N,) broadcasts to N x N; "

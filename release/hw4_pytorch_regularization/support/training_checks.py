@@ -430,9 +430,9 @@ def read_run(check: str, data, d: int, prefix: str = "") -> Run:
     for key, arr in ((prefix + "losses", losses), (prefix + "valid_losses", valid),
                      (prefix + "forward_kinds", kinds), (prefix + "forward_modes", modes)):
         if arr.ndim != 1:
-            pd._fail(f"{key!r} as a 1-D array", f"shape {arr.shape}")
+            pd.fail(f"{key!r} as a 1-D array", f"shape {arr.shape}")
     if kinds.shape != modes.shape:
-        pd._fail("one mode per forward pass", f"{len(kinds)} passes, {len(modes)} modes")
+        pd.fail("one mode per forward pass", f"{len(kinds)} passes, {len(modes)} modes")
     raised = pd.text(prefix + "raised") if pd.has(prefix + "raised") else ""
     return Run(losses, valid, np.append(w, b), kinds, modes, pd.text(prefix + "foreign"),
                raised, pd.text(prefix + "return_error"), pd.integer(prefix + "valid_backprops"))

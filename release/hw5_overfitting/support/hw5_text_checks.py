@@ -333,7 +333,6 @@ def _ascending_by_count(query, observed, words, counts) -> bool:
 def _explain_ranks(name, params, observed, expected):
     """Raise the most specific failure for wrong ranks of known words."""
     words, counts, query = params["words"], params["counts"], params["vocab_query"]
-    k = len(words)
     table = ", ".join(f"{w}: count {c}" for w, c in zip(words, counts))
     shown = dict(expected=f"{expected} for {query}", observed=observed)
     if observed == [e - 1 for e in expected]:
@@ -561,8 +560,6 @@ def _tensor_facts(value) -> dict:
 
 
 def _dataset_probe(params: dict, ReviewDataset) -> dict:
-    import torch
-    from torch.utils.data import DataLoader
     data = [list(row) for row in params["data"]]
     labels = list(params["labels"])
     with keep_rng():
@@ -593,7 +590,7 @@ def _dataset_verdict(params: dict, data: dict) -> str:
     """len, shape, items (float32 tensors on the device), and DataLoader batches; deterministic."""
     name, d = "test_review_dataset", Data("test_review_dataset", data, (
         "length", "shape", "items", "batch_shapes"))
-    rows, labels = params["data"], params["labels"]
+    rows = params["data"]
     n, width = len(rows), len(rows[0])
     if d.integer("length") != n:
         raise CheckFailure(name, "__len__", expected=n, observed=d.get("length"),
