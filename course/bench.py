@@ -252,6 +252,12 @@ def report(n: int, results: dict, totals: dict, notebooks: dict, cores: int) -> 
                 f"{cores} workers {wn['grading_seconds'] / n:.3f} s/student: "
                 f"{w1['grading_seconds'] / wn['grading_seconds']:.2f}x; warm-up "
                 f"{w1['warmup_seconds']:.1f} s / {wn['warmup_seconds']:.1f} s")
+            if w1.get("busy_seconds") and wn.get("busy_seconds"):
+                ratio = throughput(wn, n) / throughput(w1, n)
+                lines.append(
+                    f"  throughput (each worker busy from its warm-up to its last student): "
+                    f"{cores} workers over 1: {ratio:.2f}x (busy seconds: 1 worker "
+                    f"{_seconds(w1)}, {cores} workers {_seconds(wn)})")
             if stock:
                 lines.append(f"  stock over grading phase with {cores} workers: "
                              f"{stock['seconds'] / wn['grading_seconds']:.1f}x")
@@ -270,6 +276,17 @@ def report(n: int, results: dict, totals: dict, notebooks: dict, cores: int) -> 
                      f"{', '.join(totals)} (total {sum(next(iter(totals.values())).values()):g}"
                      f" points over the class)")
     return lines
+
+
+def throughput(workers: dict, n: int) -> float:
+    """Students graded per second by the workers together: ``n`` over their mean busy
+    seconds (a worker that warmed up later grades fewer students, at the same speed)."""
+    busy = workers["busy_seconds"]
+    return n / (sum(busy) / len(busy))
+
+
+def _seconds(workers: dict) -> str:
+    return " + ".join(f"{b:.1f}" for b in workers["busy_seconds"])
 
 
 def targets(results: dict, cores: int) -> list[str]:

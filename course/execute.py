@@ -8,11 +8,14 @@ nbgrader would read as partial credit).
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
+from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
@@ -40,7 +43,11 @@ def execute_notebook(path: Path, timeout: int | None = None):
     """
     nb = nbformat.read(str(path), as_version=4)
     timeout = timeout or nbgrader_setting("Execute", "timeout")
-    client = NotebookClient(nb, timeout=timeout, kernel_name=nb.metadata.kernelspec.name,
+    sockets = tempfile.TemporaryDirectory(prefix="kernel-")  # short: a socket path is short
+    # the kernel talks over local sockets in a private folder, not TCP on the loopback
+    kernel = KernelManager(kernel_name=nb.metadata.kernelspec.name, transport="ipc",
+                           ip=os.path.join(sockets.name, "ipc"))
+    client = NotebookClient(nb, km=kernel, timeout=timeout,
                             resources={"metadata": {"path": str(path.parent)}})
     durations: dict[int, float] = {}
     current = {"index": 0, "started": time.perf_counter()}
@@ -54,7 +61,12 @@ def execute_notebook(path: Path, timeout: int | None = None):
     client.on_cell_start = on_cell_start
     client.on_cell_executed = on_cell_executed
     try:
-        client.execute()
+        with sockets:
+            try:
+                client.execute()
+            finally:  # a kernel manager given to nbclient is ours to stop
+                if kernel.has_kernel:
+                    kernel.shutdown_kernel(now=True)
     except (CellExecutionError, CellTimeoutError) as error:
         if getattr(error, "ename", None):
             summary = f"{error.ename}: {error.evalue}"

@@ -623,6 +623,7 @@ def grade_all(grader, notebooks: dict, workers: int, progress: bool = True,
     bar = progress_bar(len(students), progress, f"grading {grader.assignment.name}")
 
     warm: list[float] = []  # when each worker was ready, in seconds since the pool was made
+    busy: list[float] = []  # each worker's seconds from ready to its last student graded
 
     def work(index: int, zygote: Zygote) -> None:
         mine = copy.copy(grader)
@@ -636,6 +637,8 @@ def grade_all(grader, notebooks: dict, workers: int, progress: bool = True,
             try:
                 student = todo.get_nowait()
             except queue.Empty:
+                with lock:
+                    busy.append(time.monotonic() - pool.started - ready)
                 return
             try:
                 grade = mine.grade(student, notebooks[student])
@@ -671,6 +674,7 @@ def grade_all(grader, notebooks: dict, workers: int, progress: bool = True,
             "workers": len(threads), "students": len(students),
             "warmup_seconds": max(warm, default=0.0),
             "grading_seconds": ended - min(warm, default=0.0),
+            "busy_seconds": sorted(busy),
             "zygote_peak_rss_kb": max(z.peak_rss_kb for z in zygotes),
             "child_peak_rss_kb": max(z.child_peak_rss_kb for z in zygotes),
             "zygote_starts": sum(z.starts for z in zygotes),

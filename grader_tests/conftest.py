@@ -77,6 +77,7 @@ class GradingRun:
             raise pytest.UsageError(f"no student folders in {self.submissions}")
         self.workers, self.scheduler = option.workers, option.scheduler
         self.pool = None  # warm workers, warming up while this process imports the checkers
+        one_thread_each()
         try:
             settings = load_grading_config().replace(
                 device=option.device, check_timeout_s=option.check_timeout,
@@ -174,6 +175,14 @@ class GradingRun:
             "workers": self.worker_stats,
         }
         return write_reports(self.grades_dir, self.name, grades, info, labels)
+
+
+def one_thread_each() -> None:
+    """One thread for this process's numpy and torch (the verdicts: small arrays), set before
+    they are imported: the cores are for the student processes, and an idle OpenMP or
+    OpenBLAS pool here would spin beside them.  A value already set is kept."""
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
 
 
 def _only_assignment() -> str:

@@ -16,7 +16,6 @@ import functools
 import importlib.util
 import os
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torch.utils.data import TensorDataset
@@ -129,6 +128,8 @@ def _numpy(values) -> np.ndarray:
 def plot_features(features, labels, ax=None, title=None):
     """Scatter plot of the two features, 0s as dots and 1s as crosses (labels -1 / +1, or
     any numbers: the sign decides)."""
+    import matplotlib.pyplot as plt
+
     features, labels = _numpy(features), _numpy(labels).reshape(-1)
     if ax is None:
         _, ax = plt.subplots(figsize=(4.5, 4))
@@ -161,6 +162,8 @@ def _model_outputs(model, points: np.ndarray) -> np.ndarray:
 def plot_decision(model, features, labels):
     """Two panels: the true labels, and the model's predicted labels sign(model(x)) over the
     shaded region where the model predicts +1."""
+    import matplotlib.pyplot as plt
+
     features, labels = _numpy(features), _numpy(labels).reshape(-1)
     predicted = np.sign(_model_outputs(model, features))
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharex=True, sharey=True)
@@ -180,6 +183,8 @@ def plot_decision(model, features, labels):
 
 def plot_loss_history(history, title="full-batch gradient descent"):
     """The loss after each gradient step (entry 0: before the first step), log scale."""
+    import matplotlib.pyplot as plt
+
     values = [float(v) for v in history]
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.plot(range(len(values)), values, marker=".")
@@ -193,6 +198,8 @@ def plot_loss_history(history, title="full-batch gradient descent"):
 
 def plot_history(history):
     """Learning curves from train()'s dict: loss and accuracy per epoch, train vs validation."""
+    import matplotlib.pyplot as plt
+
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
     epochs = range(1, len(history["train_loss"]) + 1)
     for split in ("train", "validation"):
@@ -210,6 +217,8 @@ def plot_history(history):
 
 def show_predictions(model, dataset, device="cpu", count=10):
     """The first ``count`` images of ``dataset`` with the model's predicted digit above each."""
+    import matplotlib.pyplot as plt
+
     images = torch.stack([dataset[i][0] for i in range(count)])
     truth = [int(dataset[i][1]) for i in range(count)]
     modes = [(m, m.training) for m in model.modules()]

@@ -6,7 +6,6 @@ lists of numbers.  Plots draw on the current matplotlib figure and call ``plt.sh
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 
@@ -38,6 +37,8 @@ def _epochs(values):
 def get_training_progress_plot(train_losses, train_accs, val_losses, val_accs,
                                title: str | None = None) -> None:
     """Loss (left) and accuracy (right) per epoch, training and validation."""
+    import matplotlib.pyplot as plt
+
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.2))
     for ax, (train, val), what in ((ax_loss, (train_losses, val_losses), "loss"),
                                    (ax_acc, (train_accs, val_accs), "accuracy")):
@@ -69,6 +70,8 @@ def compare_losses_plot(first_losses, second_losses, first_loss_label: str,
 def compare_curves(curves: dict, ylabel: str = "validation loss",
                    title: str | None = None) -> None:
     """Any number of per-epoch curves, ``{label: values}``, on one plot."""
+    import matplotlib.pyplot as plt
+
     plt.figure(figsize=(6, 3.5))
     for label, values in curves.items():
         plt.plot(_epochs(values), _numbers(values), "o-", ms=3, label=label)
@@ -82,6 +85,8 @@ def compare_curves(curves: dict, ylabel: str = "validation loss",
 
 def plot_contours(func_obj, limit: float = 5.0, points: int = 60, ax=None):
     """Contour lines of ``func_obj`` (called on a (points**2, 2) tensor) on [-limit, limit]^2."""
+    import matplotlib.pyplot as plt
+
     import torch
     ax = ax or plt.gca()
     grid = torch.linspace(-limit, limit, points)
@@ -98,6 +103,8 @@ def plot_contours(func_obj, limit: float = 5.0, points: int = 60, ax=None):
 def plot_histories(histories, labels, func_obj=None, limit: float = 5.0,
                    title: str | None = None) -> None:
     """Paths of shape (T, 2) drawn over the contours of ``func_obj`` (when given)."""
+    import matplotlib.pyplot as plt
+
     plt.figure(figsize=(5, 5))
     ax = plt.gca()
     if func_obj is not None:
@@ -115,6 +122,8 @@ def plot_histories(histories, labels, func_obj=None, limit: float = 5.0,
 
 def plot_distances(histories, labels, title: str | None = None) -> None:
     """Distance of each path's points to the minimum at the origin, per step (log scale)."""
+    import matplotlib.pyplot as plt
+
     plt.figure(figsize=(6, 3.5))
     for history, label in zip(histories, labels):
         path = _numbers(history).reshape(-1, 2)

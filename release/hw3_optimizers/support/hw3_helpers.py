@@ -21,7 +21,6 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -268,6 +267,8 @@ def linear_benchmark() -> float:
 
 def show_digits(inputs, targets, n=4):
     """The first ``n`` images (64-pixel rows) with their classes and pixel values."""
+    import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, n, figsize=(2.6 * n, 2.8))
     for ax, image, label in zip(np.atleast_1d(axes), inputs[:n], targets[:n]):
         pixels = image.detach().cpu().reshape(8, 8).numpy()
@@ -282,6 +283,8 @@ def show_digits(inputs, targets, n=4):
 def show_class_filters(model):
     """The rows of a linear model's weight matrix (one per class) as 8x8 images, red for
     positive and blue for negative weights (each row on its own symmetric scale)."""
+    import matplotlib.pyplot as plt
+
     weight = next(m for m in model.modules() if isinstance(m, nn.Linear)).weight
     weight = weight.detach().cpu().numpy()
     fig, axes = plt.subplots(1, len(weight), figsize=(1.4 * len(weight), 1.8))
@@ -296,6 +299,8 @@ def show_class_filters(model):
 def plot_losses(histories: dict, xlabel="iteration", ylabel="training loss", ylim=None,
                 title=None, separate=False):
     """One curve per entry of ``histories`` ({label: losses} or {label: (xs, losses)})."""
+    import matplotlib.pyplot as plt
+
     items = list(histories.items())
     if separate:
         fig, axes = plt.subplots(1, len(items), figsize=(3.6 * len(items), 3), sharey=True)
@@ -407,6 +412,8 @@ def run_optimizer(inits, eval_fn, update_fn, max_steps=300, optim_kwargs=None,
 
 def plot_param_distance(best, trajectories, labels, log=True, names=("weight", "bias")):
     """Distance to the optimum of each parameter along each trajectory, per iteration."""
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(7, 3.6))
     styles = ["-", "--", ":", "-."]
     colors = ["tab:blue", "tab:orange"]
@@ -429,6 +436,8 @@ def plot_trajectories_2d(func, best, trajectories, labels, limits=None, grid=40)
     ``limits`` = (u_min, u_max, v_min, v_max); by default the box around every path and the
     optimum, with a margin.
     """
+    import matplotlib.pyplot as plt
+
     if limits is None:
         points = np.concatenate([t[:, :2] for t in trajectories] + [np.reshape(best, (1, 2))])
         low, high = points.min(axis=0), points.max(axis=0)
@@ -482,6 +491,8 @@ def time_forward_backward(model, inputs, targets, sizes, repeats=5):
 
 def plot_timings(sizes, times, title=""):
     """Forward and backward seconds against the number of examples."""
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(5, 3.4))
     ax.plot(sizes, times[:, 0] * 1e3, "o-", label="forward")
     ax.plot(sizes, times[:, 1] * 1e3, "s-", label="backward")
@@ -495,6 +506,8 @@ def plot_timings(sizes, times, title=""):
 
 def plot_training(history, benchmark=None):
     """Training loss per step and validation accuracy of a :func:`train_model` history."""
+    import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     axes[0].plot(history["train_loss"], alpha=0.6, label="train (minibatch)")
     axes[0].plot(history["val_step"], history["val_loss"], "o-", label="validation")

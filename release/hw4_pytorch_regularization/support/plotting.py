@@ -2,12 +2,12 @@
 
 Only matplotlib (and torch/numpy for converting inputs).  Everything the notebook passes in
 may be a tensor (on any device, with or without ``requires_grad``), a numpy array, or a list
-of Python floats / 0-dim tensors / numpy scalars.
+of Python floats / 0-dim tensors / numpy scalars.  matplotlib is imported when a plot is
+drawn: the grader imports these checkers' modules and never plots.
 """
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
@@ -131,6 +131,8 @@ def plotRegression(x, y, xvalid, yvalid, loss_history=None, valid_loss_history=N
     lists of 0-dim tensors, tensors or numpy arrays.  Non-finite values (a diverged run) are
     left out of the curve.
     """
+    import matplotlib.pyplot as plt
+
     x, y, xvalid, yvalid = (_as_array(v) for v in (x, y, xvalid, yvalid))
     with_losses = loss_history is not None or valid_loss_history is not None
     if with_losses:
