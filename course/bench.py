@@ -122,6 +122,29 @@ def _measure(command: list[str]) -> int:
     return proc.returncode
 
 
+SPIN = "import time\nt = time.perf_counter()\nfor i in range(15_000_000): pass\n" \
+       "print(time.perf_counter() - t)"
+
+
+def cpu_scaling(count: int, rounds: int = 3) -> float:
+    """The most that ``count`` workers can gain over one on this machine now: the throughput
+    of ``count`` copies of a CPU-bound loop run at once over that of one copy run alone,
+    the median of ``rounds`` tries.  A virtual machine's cores are not always whole cores
+    (a host's hyper-threads, other tenants), so this ceiling is measured, not assumed."""
+    ratios = []
+    for _ in range(rounds):
+        alone = _spin_seconds(1)[0]
+        together = _spin_seconds(count)
+        ratios.append(count * alone / (sum(together) / count))
+    return sorted(ratios)[rounds // 2]
+
+
+def _spin_seconds(count: int) -> list[float]:
+    procs = [subprocess.Popen([sys.executable, "-c", SPIN], stdout=subprocess.PIPE, text=True)
+             for _ in range(count)]
+    return [float(proc.communicate()[0]) for proc in procs]
+
+
 def load() -> str:
     one, five, _ = os.getloadavg()
     return f"{one:.1f} (5 min: {five:.1f})"
@@ -305,6 +328,10 @@ def targets(results: dict, cores: int) -> list[str]:
         lines.append(f"  target: 2 workers >= 1.8x faster than 1: grading phase {phase:.2f}x "
                      f"({'met' if phase >= 1.8 else 'NOT met'}); end to end {end_to_end:.2f}x "
                      f"(the start-up, paid once per run, does not shrink with workers)")
+        if results.get("ceiling"):
+            lines.append(f"  this machine's ceiling now (2 CPU-bound processes at once over "
+                         f"1 alone): {results['ceiling']:.2f}x; the grading phase reached "
+                         f"{phase / results['ceiling']:.0%} of it")
     return lines
 
 
@@ -367,6 +394,10 @@ def main(argv=None) -> int:
         if (grades / f"{ASSIGNMENT}.csv").exists():
             totals[f"make grade W={workers}"] = grade_totals(grades)
         print(f"  {entry['seconds']:.1f} s", flush=True)
+    if cores > 1:
+        results["ceiling"] = cpu_scaling(cores)
+        print(f"this machine's own scaling, {cores} processes at once: "
+              f"{results['ceiling']:.2f}x", flush=True)
     lines = report(n, results, totals, notebooks, cores)
     lines.append(f"\nload average at the end: {load()}; logs in {scratch}")
     print("\n".join(lines), flush=True)
