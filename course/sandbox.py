@@ -67,6 +67,9 @@ log = logging.getLogger("course.sandbox")
 UID_BASE = 2_000_000_000  # + the launcher's pid: a user no file outside the sandbox belongs to
 NOBODY = 65534
 TREE_MEMORY_FACTOR = 1.25  # all processes of a sandbox together: 1.25 x memory_limit_mb
+# the end of the line the sandbox prints on stderr when its memory watchdog stops the run
+# (the grader reads it to report the stop as a memory failure)
+MEMORY_STOP = "MiB of memory in all"
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 LIMIT_FIELDS = ("memory_limit_mb", "cpu_time_s", "wall_time_s", "file_size_limit_mb",
                 "max_processes", "max_open_files", "tmp_size_mb")
@@ -620,7 +623,7 @@ def _wait(proc: subprocess.Popen, wall_time_s: float, memory_bytes: int | None) 
             if time.monotonic() >= deadline:
                 why = f"the wall-clock limit ({wall_time_s} s)"
             elif memory_bytes and tree_resident_bytes(proc.pid, memory_bytes) > memory_bytes:
-                why = f"more than {memory_bytes // 2**20} MiB of memory in all"
+                why = f"more than {memory_bytes // 2**20} {MEMORY_STOP}"
             if why:
                 print(f"course.sandbox: stopped after {why}", file=sys.stderr, flush=True)
                 _kill(proc)

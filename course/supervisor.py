@@ -221,6 +221,7 @@ class ChildProcess:
         self.done: list[int] = []
         self.end = ""  # finished / timeout / total / memory / died
         self.returncode: int | None = None
+        self._recent_output = b""  # this process's last output (the sandbox's last words)
 
     def command(self, events_fd: int) -> list[str]:
         isolated = ["-P"] if sys.version_info >= (3, 11) else []
@@ -262,6 +263,8 @@ class ChildProcess:
             _kill_group(proc)
             proc.stdout.close()
             self.returncode = proc.returncode
+        if self.end == "died" and stopped_for_memory(self._recent_output):
+            self.end = "memory"  # the sandbox's own memory watchdog stopped it first
 
     def _follow(self, proc: subprocess.Popen, events_fd: int, output_fd: int) -> None:
         """Read events and output until the process ends or passes a limit."""
@@ -289,6 +292,7 @@ class ChildProcess:
                     open_fds.discard(fd)
                 elif fd == output_fd:
                     runner.output.add(chunk)
+                    self._recent_output = (self._recent_output + chunk)[-1024:]
                 else:
                     limit = self._events(chunk, limit)
             if exited and (not readable or now - exited_at > 1):  # 1 s: what it left
@@ -352,6 +356,16 @@ class ChildProcess:
             how = f"exited with code {code}"
         tail = self.runner.output.last_lines(300)
         return how + (f"; its last output: {tail}" if tail else "")
+
+
+def stopped_for_memory(last_output: bytes) -> bool:
+    """Whether the sandbox's launcher (course.sandbox) stopped the process for its memory:
+    its watchdog and this process's both watch memory, and either may see it first."""
+    from .sandbox import MEMORY_STOP
+
+    lines = last_output.decode("utf-8", "replace").strip().splitlines()
+    return bool(lines) and lines[-1].startswith("course.sandbox: stopped after") \
+        and lines[-1].endswith(MEMORY_STOP)
 
 
 def popen_student(argv: list[str], cwd, env: dict, pass_fds=()) -> subprocess.Popen:
