@@ -22,6 +22,8 @@ except ModuleNotFoundError:  # Python 3.10
 ROOT = Path(__file__).resolve().parents[1]
 REPO_ROOT = ROOT
 DEVICES = ("auto", "cpu", "cuda")
+# the variables that size numpy's and torch's thread pools (OpenMP, MKL, OpenBLAS)
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 def _pyproject(root: str | Path | None = None) -> dict:

@@ -54,7 +54,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import ROOT
+from .config import ROOT, THREAD_VARIABLES
 
 
 @dataclass
@@ -210,7 +210,7 @@ class ParallelAutograde:
     def environment(self) -> dict:
         env = dict(os.environ)
         threads = str(max(1, (os.cpu_count() or 1) // self.workers))
-        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        for name in THREAD_VARIABLES:
             env[name] = threads
         return env
 

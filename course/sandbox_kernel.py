@@ -37,14 +37,13 @@ import shutil
 import sys
 from pathlib import Path
 
-from .config import load_sandbox_config
+from .config import THREAD_VARIABLES, load_sandbox_config
 from .sandbox import Spec, run_sandboxed
 
 KERNEL_NAME = "course-sandbox"
 KEPT_ENV = ("PATH", "LANG", "LANGUAGE", "TERM", "TZ", "PYTHONPATH", "PYTHONHASHSEED",
-            "NBGRADER_EXECUTION", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS",
-            "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MPLBACKEND", "TQDM_DISABLE",
-            "JPY_SESSION_NAME")
+            "NBGRADER_EXECUTION", "CUDA_VISIBLE_DEVICES", *THREAD_VARIABLES, "MPLBACKEND",
+            "TQDM_DISABLE", "JPY_SESSION_NAME")
 
 
 def kernelspec() -> dict:

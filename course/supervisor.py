@@ -32,7 +32,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import ROOT, GradingConfig
+from .config import ROOT, THREAD_VARIABLES, GradingConfig
 
 MAX_REPORT_BYTES = 2**20
 MAX_LOG_BYTES = 2**18  # output kept per student (then only its last 64 KiB)
@@ -239,7 +239,7 @@ class ChildProcess:
             "LANG": "C.UTF-8", "PYTHONIOENCODING": "utf-8", "PYTHONPATH": str(ROOT),
             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg",
             "MPLCONFIGDIR": str(self.runner.work / ".matplotlib"), "TQDM_DISABLE": "1",
-            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+            **{name: "1" for name in THREAD_VARIABLES},
         }
         for name in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "SYSTEMROOT"):
             if name in os.environ:

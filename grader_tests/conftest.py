@@ -28,7 +28,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from course.config import DEVICES, assignments, load_grading_config
+from course.config import DEVICES, THREAD_VARIABLES, assignments, load_grading_config
 from course.grading import Grader, GraderError, StudentGrade, draw_seeds, resolve_device
 from course.notebooks import NotebookError
 from course.plan import load_assignment
@@ -181,7 +181,7 @@ def one_thread_each() -> None:
     """One thread for this process's numpy and torch (the verdicts: small arrays), set before
     they are imported: the cores are for the student processes, and an idle OpenMP or
     OpenBLAS pool here would spin beside them.  A value already set is kept."""
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for name in THREAD_VARIABLES:
         os.environ.setdefault(name, "1")
 
 
