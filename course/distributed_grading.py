@@ -8,8 +8,8 @@ to a Dask worker, where :func:`run_steps` runs them exactly as a local run does,
 same student process (:class:`course.supervisor.StepRunner`, forked from a warm worker of
 :mod:`course.workers`, with the same limits and, where configured, the same sandbox), and
 returns plain data: each step's outcome, a probe's data as the bytes the student process
-wrote (:mod:`support.transport`'s ``.npz``), and the student's output.  The centre checks
-those bytes as it checks a local probe's file (plain ``.npz`` members, bounded size, never
+wrote (:mod:`support.transport`'s format), and the student's output.  The centre checks
+those bytes as it checks a local probe's file (bounded size, plain arrays and JSON, never
 pickle) before a verdict sees them.
 
 Every worker needs the same virtual environment and the repository at the same path as the
@@ -49,6 +49,8 @@ def job_for(grader) -> dict:
 
 def run_steps(job: dict, steps: list[dict]) -> dict:
     """Run one submission's steps in a student process on this machine; plain data back."""
+    from support import transport
+
     from .config import GradingConfig
     from .supervisor import StepRunner
 
@@ -69,7 +71,7 @@ def run_steps(job: dict, steps: list[dict]) -> dict:
         for index, outcome in outcomes.items():
             entry = {"kind": outcome.kind, "message": outcome.message}
             if outcome.kind == "data":
-                entry["npz"] = (out / f"{index}.npz").read_bytes()
+                entry["data"] = (out / f"{index}{transport.SUFFIX}").read_bytes()
             elif outcome.kind == "report":
                 entry["report"] = outcome.data  # decoded from JSON by the runner: plain
             plain[str(index)] = entry
@@ -122,25 +124,23 @@ def _zygote(job: dict):
 def outcomes_from(plain: dict, max_bytes: int) -> dict:
     """The remote outcomes as the grader's StepOutcome objects; probe bytes are checked and
     decoded here, as a local probe file is."""
-    from .supervisor import StepOutcome, read_probe_data
+    from .supervisor import StepOutcome, probe_data
 
     outcomes = {}
-    with tempfile.TemporaryDirectory(prefix="grading-data-") as scratch:
-        for key, entry in plain.items():
-            index, kind = int(key), str(entry.get("kind"))
-            if kind == "data":
-                path = Path(scratch) / f"{index}.npz"
-                path.write_bytes(bytes(entry.get("npz", b"")))
-                try:
-                    outcomes[index] = StepOutcome("data", data=read_probe_data(path, max_bytes))
-                except Exception as error:  # noqa: BLE001 - broken or forged bytes
-                    outcomes[index] = StepOutcome("malformed", f"{type(error).__name__}: {error}")
-            elif kind == "report":
-                report = entry.get("report")
-                outcomes[index] = StepOutcome("report", data=report if isinstance(report, dict)
-                                              else {"failure": "malformed report"})
-            else:
-                outcomes[index] = StepOutcome(kind, str(entry.get("message", "")))
+    for key, entry in plain.items():
+        index, kind = int(key), str(entry.get("kind"))
+        if kind == "data":
+            try:
+                outcomes[index] = StepOutcome("data", data=probe_data(
+                    bytes(entry.get("data", b"")), max_bytes))
+            except Exception as error:  # noqa: BLE001 - broken or forged bytes
+                outcomes[index] = StepOutcome("malformed", f"{type(error).__name__}: {error}")
+        elif kind == "report":
+            report = entry.get("report")
+            outcomes[index] = StepOutcome("report", data=report if isinstance(report, dict)
+                                          else {"failure": "malformed report"})
+        else:
+            outcomes[index] = StepOutcome(kind, str(entry.get("message", "")))
     return outcomes
 
 

@@ -15,7 +15,7 @@ Protocol
   ``{"event": "finished"}``.  The grader times each step from its ``start``.
 * results, in ``outdir``: ``<i>.json`` for a code step (``{"ok": true}`` or
   ``{"error": ...}``) and for a probe that produced no data (``{"failure": ..., "prop": ...}``,
-  ``{"undefined": name}`` when a notebook name it needs does not exist); ``<i>.npz`` for a
+  ``{"undefined": name}`` when a notebook name it needs does not exist); ``<i>.probe`` for a
   probe's data (:func:`support.transport.encode`: arrays and JSON, never pickle).
 * stdout and stderr: whatever the student's code prints; the grader keeps it as a log and
   never parses it, so printing "Passed!" changes nothing.
@@ -280,8 +280,9 @@ def run_probe(step: dict, namespace: dict, checks: dict) -> dict:
 
 
 def write_probe(outdir: str, index: int, data) -> None:
-    """Probe data as ``<index>.npz``, or a report as ``<index>.json``."""
-    from support.transport import encode
+    """Probe data as ``<index>.probe`` (:mod:`support.transport`), or a report as
+    ``<index>.json``."""
+    from support.transport import SUFFIX, encode
 
     if isinstance(data, dict) and "__report__" in data:
         write_json(outdir, index, data["__report__"])
@@ -292,7 +293,7 @@ def write_probe(outdir: str, index: int, data) -> None:
         write_json(outdir, index, {"failure": f"the probe's data could not be sent "
                                               f"({type(error).__name__}: {error})"})
         return
-    _write_atomic(os.path.join(outdir, f"{index}.npz"), blob)
+    _write_atomic(os.path.join(outdir, f"{index}{SUFFIX}"), blob)
 
 
 MAX_MESSAGE = 10_000

@@ -14,7 +14,7 @@ and follows its events (:mod:`course.student_process` documents the protocol):
   run again, the probes already done do not.
 
 The result of each step is a :class:`StepOutcome`, read from the files the process wrote,
-as untrusted data (size limits, npz members stored plainly, never pickle).
+as untrusted data (size limits, plain arrays and JSON, never pickle).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import subprocess
 import sys
 import threading
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,7 +163,9 @@ class StepRunner:
     def _read_result(self, index: int) -> StepOutcome:
         """A step's result file, read as untrusted data."""
         step = self.steps[index]
-        report_path, data_path = self.out / f"{index}.json", self.out / f"{index}.npz"
+        from support.transport import SUFFIX
+
+        report_path, data_path = self.out / f"{index}.json", self.out / f"{index}{SUFFIX}"
         if step["kind"] == "probe" and os.path.lexists(data_path):
             try:
                 return StepOutcome("data", data=read_probe_data(
@@ -198,16 +199,17 @@ def _read_plain_file(path: Path, max_bytes: int) -> bytes:
 
 
 def read_probe_data(path: Path, max_bytes: int) -> dict:
-    """Decode a probe's .npz, refusing anything but plain stored members of bounded size."""
-    import io
+    """Decode a probe's data file: a plain file (not a link) of at most ``max_bytes``."""
+    return probe_data(_read_plain_file(path, max_bytes), max_bytes)
 
+
+def probe_data(blob: bytes, max_bytes: int) -> dict:
+    """Decode a probe's bytes (:func:`support.transport.decode`: plain arrays and JSON, every
+    size checked, never pickle), refusing more than ``max_bytes``."""
     from support.transport import decode
 
-    blob = _read_plain_file(path, max_bytes)
-    with zipfile.ZipFile(io.BytesIO(blob)) as archive:
-        for info in archive.infolist():
-            if info.compress_type != zipfile.ZIP_STORED or info.file_size > max_bytes:
-                raise ValueError("probe data is not a plain .npz archive")
+    if len(blob) > max_bytes:
+        raise ValueError(f"probe data larger than {max_bytes} bytes")
     return decode(blob)
 
 

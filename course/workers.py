@@ -349,8 +349,8 @@ class Zygote:
         """The pid of a child as this process sees it (another one in a pid namespace)."""
         if self.pid_ns is None:
             return local_pid
-        for _ in range(50):
-            found = _find_pid(local_pid, namespace=self.pid_ns)
+        for _ in range(50 if self.proc is not None else 0):
+            found = _find_pid(local_pid, ancestor=self.proc.pid)
             if found is not None:
                 return found
             time.sleep(0.01)
@@ -473,42 +473,21 @@ def _pid_ns(pid: int) -> str | None:
         return None
 
 
-def _find_pid(local_pid: int, namespace: str | None = None,
-              ancestor: int | None = None) -> int | None:
-    """The pid (here) of the process whose innermost pid is ``local_pid``, in the pid
-    namespace ``namespace`` or among the descendants of ``ancestor``."""
-    import glob
+def _find_pid(local_pid: int, ancestor: int) -> int | None:
+    """The pid (here) of the process below ``ancestor`` whose innermost pid (its pid in its
+    own pid namespace) is ``local_pid``: a walk of a few processes, not of all of /proc."""
+    from .sandbox import descendants
 
-    for status in glob.glob("/proc/[0-9]*/status"):
+    for pid in descendants(ancestor):
         try:
-            with open(status) as handle:
-                fields = dict(line.split(":", 1) for line in handle if ":" in line)
+            with open(f"/proc/{pid}/status") as handle:
+                nspid = next((line.split()[1:] for line in handle
+                              if line.startswith("NSpid:")), [])
         except OSError:
             continue
-        nspid = fields.get("NSpid", "").split()
-        if not nspid or int(nspid[-1]) != local_pid:
-            continue
-        pid = int(status.split("/")[2])
-        if namespace is not None and _pid_ns(pid) == namespace:
-            return pid
-        if ancestor is not None and _descends(pid, ancestor):
+        if nspid and int(nspid[-1]) == local_pid:
             return pid
     return None
-
-
-def _descends(pid: int, ancestor: int) -> bool:
-    for _ in range(64):
-        if pid == ancestor:
-            return True
-        try:
-            with open(f"/proc/{pid}/stat") as handle:
-                text = handle.read()
-            pid = int(text[text.rindex(")") + 2:].split()[1])
-        except (OSError, ValueError, IndexError):
-            return False
-        if pid <= 1:
-            return False
-    return False
 
 
 def student_environment(work: Path) -> dict:

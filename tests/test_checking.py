@@ -1,15 +1,11 @@
-"""The check framework itself: messages, student exceptions, random state, transport."""
+"""The check framework itself: messages, student exceptions, random state."""
 
 from __future__ import annotations
-
-import io
-import pickle
 
 import numpy as np
 import pytest
 import torch
 
-from support import transport
 from support.checking import Check, CheckFailure, call_student, make_checker
 
 
@@ -70,23 +66,3 @@ def test_running_a_check_leaves_the_notebooks_random_streams_alone():
     check_square(lambda x: x ** 2)
     assert torch.equal(torch.rand(3), expected[0])
     assert np.array_equal(np.random.rand(3), expected[1])
-
-
-def test_transport_round_trips_arrays_and_plain_values():
-    data = {"w": torch.ones(2, 3), "loss": np.float32(0.5), "name": "x", "ok": True,
-            "hist": [1.0, 2.0]}
-    back = transport.decode(transport.encode(data))
-    assert np.array_equal(back["w"], np.ones((2, 3), dtype=np.float32))
-    assert back["loss"] == 0.5 and back["name"] == "x" and back["ok"] is True
-    assert back["hist"] == [1.0, 2.0]
-
-
-def test_transport_refuses_pickled_objects():
-    with pytest.raises(TypeError):
-        transport.encode({"bad": np.array([object()], dtype=object)})
-    buffer = io.BytesIO()
-    np.savez(buffer, evil=np.array([{"a": 1}], dtype=object))
-    with pytest.raises(ValueError):
-        transport.decode(buffer.getvalue())
-    with pytest.raises(Exception):
-        transport.decode(pickle.dumps({"a": 1}))

@@ -22,6 +22,7 @@ never from a normal approximation of something that is not normal:
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from statistics import NormalDist
 
 import numpy as np
@@ -65,6 +66,7 @@ def _solve(f, lo: float, hi: float, target: float) -> float:
     return 0.5 * (lo + hi)
 
 
+@lru_cache(maxsize=1024)  # the same few (n, alpha) for every student: solved once each
 def variance_interval(n: int, alpha: float) -> tuple[float, float]:
     """Accepted range of (mean of squares) / sigma^2 for ``n`` iid N(0, sigma^2) draws.
 
@@ -114,6 +116,7 @@ def _kl(q: float, p: float) -> float:
     return out
 
 
+@lru_cache(maxsize=1024)  # the same few (n, p, alpha) for every student: solved once each
 def binomial_interval(n: int, p: float, alpha: float) -> tuple[float, float]:
     """Accepted range of the frequency of a Binomial(n, p) count (0 < p < 1).
 
