@@ -64,6 +64,7 @@ class GradingConfig:
     #                                 far more address space than memory (the resident-memory
     #                                 watchdog applies on every device)
     file_size_limit_mb: int = 256   # largest file the student process may write
+    disk_limit_mb: int = 1024       # what its work and results folders may hold together
     message_limit_chars: int = 1500  # longest message kept per check
 
     def __post_init__(self):
@@ -72,7 +73,8 @@ class GradingConfig:
         if self.fresh_seeds < 0:
             raise ValueError("fresh_seeds must be >= 0")
         for name in ("check_timeout_s", "cell_timeout_s", "startup_timeout_s",
-                     "student_timeout_s", "memory_limit_mb", "file_size_limit_mb"):
+                     "student_timeout_s", "memory_limit_mb", "file_size_limit_mb",
+                     "disk_limit_mb"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")
 
@@ -120,6 +122,8 @@ class SandboxConfig:
     cpu_time_s: int = 3600          # CPU seconds per process (RLIMIT_CPU)
     wall_time_s: int = 7200         # wall clock of a sandboxed command (a kernel: a notebook)
     file_size_limit_mb: int = 256   # largest file a process may write (RLIMIT_FSIZE)
+    disk_limit_mb: int = 1024       # what its writable folders may hold together: stopped at
+    #                                 1.25 x this (course.sandbox.TREE_DISK_FACTOR)
     max_processes: int = 256        # processes + threads of one sandbox (RLIMIT_NPROC)
     max_open_files: int = 1024      # open files per process (RLIMIT_NOFILE)
     tmp_size_mb: int = 256          # size of the private /tmp and of /dev/shm (each)

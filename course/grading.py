@@ -6,9 +6,9 @@ For each submission the grader
    (:mod:`course.plan`), with every check at seed 0 (the notebook's case) and at the run's
    fresh seeds (drawn with :mod:`secrets` once per grading run, the same for everyone);
 2. runs them in a separate process (:mod:`course.supervisor` starts and watches
-   :mod:`course.student_process`), in a fresh folder, with a memory limit, a wall-clock
-   limit per cell and per check, and a limit per submission; when that process dies or
-   hangs in a step, the step is charged and a new process resumes after it;
+   :mod:`course.student_process`), in a fresh folder, with limits on memory and on disk, a
+   wall-clock limit per cell and per check, and a limit per submission; when that process
+   dies or hangs in a step, the step is charged and a new process resumes after it;
 3. judges each probe's data in this process: ``check.verdict(params, data, **options)``
    recomputes its own reference from the parameters this process drew.  Whatever the
    student's process did (patching torch, shadowing checkers, printing "Passed!"), only its
@@ -17,7 +17,7 @@ For each submission the grader
 A check passes when every seed passes; its status is then ``passed``, else the first
 problem in seed order: ``failed`` (wrong result, the student's exception, an undefined
 name, malformed data), ``timeout`` (a wall-clock limit) or ``error`` (the process died or
-ran out of memory, or the notebook could not be read).
+ran out of memory or disk, or the notebook could not be read).
 """
 
 from __future__ import annotations
@@ -233,6 +233,9 @@ class Grader:
         if outcome.kind == "memory":
             return "error", (f"stopped: used more than {config.memory_limit_mb} MiB of "
                              f"memory")
+        if outcome.kind == "disk":
+            return "error", (f"stopped: wrote more than {config.disk_limit_mb} MiB of files "
+                             f"(the work folder of a submission may hold that much)")
         if outcome.kind == "died":
             return "error", f"the student process died during this check ({outcome.message})"
         if outcome.kind == "malformed":
@@ -285,7 +288,7 @@ class Grader:
                     return f"cell {gid} raised {outcome.message}"
                 if outcome.kind in ("timeout", "total"):
                     return f"cell {gid} did not finish within {self.config.cell_timeout_s:g} s"
-                if outcome.kind in ("died", "memory"):
+                if outcome.kind in ("died", "memory", "disk"):
                     return f"cell {gid} stopped the process ({outcome.kind}: {outcome.message})"
         return ""
 

@@ -67,12 +67,16 @@ log = logging.getLogger("course.sandbox")
 UID_BASE = 2_000_000_000  # + the launcher's pid: a user no file outside the sandbox belongs to
 NOBODY = 65534
 TREE_MEMORY_FACTOR = 1.25  # all processes of a sandbox together: 1.25 x memory_limit_mb
-# the end of the line the sandbox prints on stderr when its memory watchdog stops the run
-# (the grader reads it to report the stop as a memory failure)
+# the end of the line the sandbox prints on stderr when its memory or disk watchdog stops
+# the run (the grader reads it to report the stop as such, not as a crash)
 MEMORY_STOP = "MiB of memory in all"
+DISK_STOP = "MiB of files in its folders"
+TREE_DISK_FACTOR = 1.25  # its writable folders together: 1.25 x disk_limit_mb (a backstop
+#                          above the grader's own check, which stops a student at 1 x)
+FILE_BLOCK = 4096  # each file or folder counts at least one block: empty files fill a disk too
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 LIMIT_FIELDS = ("memory_limit_mb", "cpu_time_s", "wall_time_s", "file_size_limit_mb",
-                "max_processes", "max_open_files", "tmp_size_mb")
+                "disk_limit_mb", "max_processes", "max_open_files", "tmp_size_mb")
 OFF_WARNING = ("filesystem isolation is OFF: student code runs without bubblewrap (it can "
                "read the course's files); {why}")
 _STATE: dict = {}
@@ -128,8 +132,8 @@ def python_dirs() -> list[str]:
 
 def sandbox_argv(argv, workdir, extra_ro=(), extra_rw=(), *, hide=(), keep_fds=(),
                  gpu=False, memory_limit_mb=None, address_space_limit=True,
-                 file_size_limit_mb=None, cpu_time_s=None, wall_time_s=None,
-                 config: SandboxConfig | None = None) -> list[str]:
+                 file_size_limit_mb=None, disk_limit_mb=None, cpu_time_s=None,
+                 wall_time_s=None, config: SandboxConfig | None = None) -> list[str]:
     """The command that runs ``argv`` sandboxed, with ``workdir`` as its writable home.
 
     ``extra_ro`` / ``extra_rw``: more paths it sees read-only / writable (a path, or a
@@ -153,7 +157,8 @@ def sandbox_argv(argv, workdir, extra_ro=(), extra_rw=(), *, hide=(), keep_fds=(
     if gpu:
         command.append("--gpu")
     overrides = {"memory_limit_mb": memory_limit_mb, "file_size_limit_mb": file_size_limit_mb,
-                 "cpu_time_s": cpu_time_s, "wall_time_s": wall_time_s}
+                 "disk_limit_mb": disk_limit_mb, "cpu_time_s": cpu_time_s,
+                 "wall_time_s": wall_time_s}
     config = replace(config, **{k: int(v) for k, v in overrides.items() if v is not None})
     for name in LIMIT_FIELDS:
         command += [f"--{name.replace('_', '-')}", str(getattr(config, name))]
@@ -465,6 +470,32 @@ def reap(uid: int, rounds: int = 50) -> int:
     return killed
 
 
+def folder_bytes(folders, limit: int | None = None) -> int:
+    """Disk space that the files and folders under ``folders`` use: their allocated blocks,
+    at least :data:`FILE_BLOCK` each (a million empty files fill a disk's inodes), links
+    not followed.  The walk stops once it passes ``limit``: a student who made millions of
+    files costs the watchdog no more than the limit's worth of them."""
+    total = 0
+    todo = [str(folder) for folder in folders]
+    while todo:
+        try:
+            entries = os.scandir(todo.pop())
+        except OSError:
+            continue  # removed meanwhile; or made unreadable, which stops only a non-root TA
+        with entries:
+            for entry in entries:
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                total += max(info.st_blocks * 512, FILE_BLOCK)
+                if stat.S_ISDIR(info.st_mode):
+                    todo.append(entry.path)
+        if limit is not None and total > limit:
+            break
+    return total
+
+
 def tree_resident_bytes(pid: int, limit: int | None = None) -> int:
     """Resident memory of a process and all its descendants (Linux /proc; 0 elsewhere).
 
@@ -592,7 +623,9 @@ def run_sandboxed(spec: Spec, mode: str | None = None) -> int:
             hand_over(folder, uid, uid)
     try:
         memory = int(spec.limits.memory_limit_mb * 2**20 * TREE_MEMORY_FACTOR)
-        return _wait(_start(spec, mode, uid), spec.limits.wall_time_s, memory)
+        disk = int(spec.limits.disk_limit_mb * 2**20 * TREE_DISK_FACTOR)
+        return _wait(_start(spec, mode, uid), spec.limits.wall_time_s, memory,
+                     (writable, disk))
     finally:
         if uid is not None:
             reap(uid)
@@ -600,10 +633,13 @@ def run_sandboxed(spec: Spec, mode: str | None = None) -> int:
             sanitize(folder, owners[folder] if uid is not None else None)
 
 
-def _wait(proc: subprocess.Popen, wall_time_s: float, memory_bytes: int | None) -> int:
-    """Wait for the sandbox; stop it on a signal to us, at the wall clock, or when its
+def _wait(proc: subprocess.Popen, wall_time_s: float, memory_bytes: int | None,
+          disk: tuple[list[str], int] | None = None) -> int:
+    """Wait for the sandbox; stop it on a signal to us, at the wall clock, when its
     processes together hold more than ``memory_bytes`` (RLIMIT_AS bounds each process
-    only; a fork bomb of processes that each touch memory does not pass this)."""
+    only; a fork bomb of processes that each touch memory does not pass this), or when
+    ``disk`` = (its writable folders, bytes) is passed (RLIMIT_FSIZE bounds one file only;
+    many files would fill the disk under every other student)."""
     stopped = []
 
     def stop(signum, frame):
@@ -624,6 +660,8 @@ def _wait(proc: subprocess.Popen, wall_time_s: float, memory_bytes: int | None) 
                 why = f"the wall-clock limit ({wall_time_s} s)"
             elif memory_bytes and tree_resident_bytes(proc.pid, memory_bytes) > memory_bytes:
                 why = f"more than {memory_bytes // 2**20} {MEMORY_STOP}"
+            elif disk and folder_bytes(disk[0], disk[1]) > disk[1]:
+                why = f"more than {disk[1] // 2**20} {DISK_STOP}"
             if why:
                 print(f"course.sandbox: stopped after {why}", file=sys.stderr, flush=True)
                 _kill(proc)

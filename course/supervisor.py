@@ -8,6 +8,8 @@ and follows its events (:mod:`course.student_process` documents the protocol):
   probe: ``check_timeout_s``); the whole submission has ``student_timeout_s``;
 * memory: RLIMIT_AS set by the process itself on CPU runs, and here a watchdog on its
   resident memory on every device (CUDA needs far more address space than memory);
+* disk: RLIMIT_FSIZE bounds each file; a watchdog here adds up what its work and results
+  folders hold (many files would fill the disk under the rest of the class);
 * what the process prints is kept, bounded (:class:`OutputLog`), never parsed;
 * when the process hangs, dies or passes a limit in a step, the step is charged (a probe
   also costs that check's other seeds) and a new process resumes after it: the code cells
@@ -22,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import signal
 import stat
 import subprocess
@@ -38,6 +41,8 @@ MAX_LOG_BYTES = 2**18  # output kept per student (then only its last 64 KiB)
 # How often the watchdog reads the student's memory (its tree of processes in /proc).  A
 # process grows at most a few GiB/s, and RLIMIT_AS stops CPU runs at the limit anyway.
 MEMORY_CHECK_INTERVAL_S = 0.25
+# How often it adds up the files in the student's folders (a few, unless it makes many).
+DISK_CHECK_INTERVAL_S = 0.5
 
 
 def wrap_command(argv: list[str], *, work=None, out=None, read_only=(), keep_fds=(),
@@ -64,14 +69,14 @@ def wrap_command(argv: list[str], *, work=None, out=None, read_only=(), keep_fds
         extra_rw=[out] if out is not None else [], keep_fds=keep_fds,
         gpu=device.startswith("cuda"), memory_limit_mb=config.memory_limit_mb,
         address_space_limit=device == "cpu" and config.address_space_limit,
-        file_size_limit_mb=config.file_size_limit_mb,
+        file_size_limit_mb=config.file_size_limit_mb, disk_limit_mb=config.disk_limit_mb,
         wall_time_s=int(config.student_timeout_s + config.startup_timeout_s))
 
 
 @dataclass
 class StepOutcome:
     """What became of one step: ok / error (code), data / report / malformed (probe),
-    or timeout / died / memory / total (the process was stopped during it)."""
+    or timeout / died / memory / disk / total (the process was stopped during it)."""
 
     kind: str
     message: str = ""
@@ -92,6 +97,7 @@ class StepRunner:
         self.steps = {step["id"]: step for step in steps}
         self.order = [step["id"] for step in steps]
         self.work, self.out, self.output = work, out, OutputLog()
+        self.prepared = set(os.listdir(work))  # what the grader put there (data files...)
         self.outcomes: dict[int, StepOutcome] = {}
         self.startup_failure: str | None = None
         self.deadline = time.monotonic() + self.config.student_timeout_s
@@ -108,6 +114,8 @@ class StepRunner:
             child.run()
             for index in child.done:
                 self.outcomes.setdefault(index, self._read_result(index))
+            if child.end == "disk":
+                self._remove_written()  # room for the next process to resume in
             if child.end == "finished":
                 self._charge_pending(StepOutcome("malformed", "the probe left no result"))
             elif child.end == "total":
@@ -125,6 +133,17 @@ class StepRunner:
                 self._charge_pending(StepOutcome("died", why))
             break
         return self.outcomes
+
+    def _remove_written(self) -> None:
+        """Remove what the student's processes wrote: everything in ``out`` (its results
+        are read) and what ``work`` holds that the grader did not put there."""
+        for folder, keep in ((self.out, set()), (self.work, self.prepared)):
+            for name in set(os.listdir(folder)) - keep:
+                path = folder / name
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
 
     def _charge_pending(self, outcome: StepOutcome) -> None:
         for index in self.pending_probes():
@@ -265,8 +284,8 @@ class ChildProcess:
             _kill_group(proc)
             proc.stdout.close()
             self.returncode = proc.returncode
-        if self.end == "died" and stopped_for_memory(self._recent_output):
-            self.end = "memory"  # the sandbox's own memory watchdog stopped it first
+        if self.end == "died":  # the sandbox's own watchdog may have stopped it first
+            self.end = sandbox_stop(self._recent_output) or self.end
 
     def _follow(self, proc: subprocess.Popen, events_fd: int, output_fd: int) -> None:
         """Read events and output until the process ends or passes a limit."""
@@ -274,6 +293,7 @@ class ChildProcess:
         limit = time.monotonic() + config.startup_timeout_s
         self._buffer, open_fds, exited_at = b"", {events_fd, output_fd}, None
         limit_bytes, next_memory_check = config.memory_limit_mb * 2**20, 0.0
+        disk_bytes, next_disk_check = config.disk_limit_mb * 2**20, 0.0
         while True:
             exited = proc.poll() is not None
             now = time.monotonic()
@@ -285,6 +305,11 @@ class ChildProcess:
                 next_memory_check = now + MEMORY_CHECK_INTERVAL_S
                 if _resident_bytes(proc.pid, limit_bytes) > limit_bytes:
                     self.end = "memory"
+                    return
+            if not exited and now >= next_disk_check:
+                next_disk_check = now + DISK_CHECK_INTERVAL_S
+                if _folder_bytes([runner.work, runner.out], disk_bytes) > disk_bytes:
+                    self.end = "disk"
                     return
             wait = 0 if exited else min(0.2, limit - now)
             readable = select.select(list(open_fds), [], [], wait)[0] if open_fds else []
@@ -348,6 +373,8 @@ class ChildProcess:
             return f"used up the submission's {self.config.student_timeout_s:g} s"
         if self.end == "memory":
             return f"used more than {self.config.memory_limit_mb} MiB of memory"
+        if self.end == "disk":
+            return f"wrote more than {self.config.disk_limit_mb} MiB of files"
         code = self.returncode
         if code is not None and code < 0:
             try:
@@ -360,14 +387,20 @@ class ChildProcess:
         return how + (f"; its last output: {tail}" if tail else "")
 
 
-def stopped_for_memory(last_output: bytes) -> bool:
-    """Whether the sandbox's launcher (course.sandbox) stopped the process for its memory:
-    its watchdog and this process's both watch memory, and either may see it first."""
-    from .sandbox import MEMORY_STOP
+def sandbox_stop(last_output: bytes) -> str | None:
+    """``memory`` or ``disk`` when the sandbox's launcher (course.sandbox) stopped the
+    process for that (its last output says so), else None: its watchdogs and this
+    process's watch the same things, and either may see a fast student first."""
+    from .sandbox import DISK_STOP, MEMORY_STOP
 
     lines = last_output.decode("utf-8", "replace").strip().splitlines()
-    return bool(lines) and lines[-1].startswith("course.sandbox: stopped after") \
-        and lines[-1].endswith(MEMORY_STOP)
+    last = lines[-1] if lines else ""
+    if last.startswith("course.sandbox: stopped after"):
+        if last.endswith(MEMORY_STOP):
+            return "memory"
+        if last.endswith(DISK_STOP):
+            return "disk"
+    return None
 
 
 def popen_student(argv: list[str], cwd, env: dict, pass_fds=()) -> subprocess.Popen:
@@ -392,6 +425,13 @@ def _kill_group(proc: subprocess.Popen) -> None:
     except (ProcessLookupError, PermissionError):
         pass
     proc.wait()
+
+
+def _folder_bytes(folders, limit: int) -> int:
+    """Disk space the student's folders use (:func:`course.sandbox.folder_bytes`)."""
+    from .sandbox import folder_bytes
+
+    return folder_bytes(folders, limit)
 
 
 def _resident_bytes(pid: int, limit: int | None = None) -> int:

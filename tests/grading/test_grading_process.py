@@ -16,6 +16,7 @@ from tests.submissions import make_submission, write_submission
 LIMITS = GradingConfig(check_timeout_s=2, cell_timeout_s=2, memory_limit_mb=1024)
 WATCHDOG = LIMITS.replace(address_space_limit=False, memory_limit_mb=400,
                            check_timeout_s=20)  # first touches of memory can be slow
+DISK = LIMITS.replace(disk_limit_mb=50, file_size_limit_mb=8, check_timeout_s=20)
 
 
 def fn(name, body, before=""):
@@ -37,6 +38,9 @@ STUDENTS = {  # name: (patches to the correct submission, limits)
                    LIMITS),
     "hoards": ({"double": fn("double", "keep = [b'x' * 10**8 for _ in range(30)]\n"
                                        "import time\ntime.sleep(60)")}, WATCHDOG),
+    "fills_disk": ({"double": fn("double", "for i in range(100):\n"
+                                           "    open(f'part{i}', 'wb').write(bytes(2**20))\n"
+                                           "import time\ntime.sleep(60)")}, DISK),
     "syntax": ({"square": "def square(x)\n    return x ** 2"}, LIMITS),
     "sys_exit": ({"double": "import sys\nsys.exit(0)\n" + fn("double", "return 2 * x")},
                  LIMITS),
@@ -103,6 +107,7 @@ def expect(**changes):
     ("big_alloc", expect(double="failed"), "MemoryError"),
     ("cell_alloc", expect(square="failed"), "cell square raised MemoryError"),
     ("hoards", expect(double="error"), "more than 400 MiB"),
+    ("fills_disk", expect(double="error"), "wrote more than 50 MiB of files"),
     ("syntax", expect(square="failed"), "cell square raised SyntaxError"),
     ("sys_exit", expect(double="failed"), "cell double raised SystemExit"),
     ("magics", ALL_PASS, ""),

@@ -20,7 +20,7 @@ import pytest
 
 from course.config import load_sandbox_config
 from course.sandbox import UID_BASE, sandbox_argv, sandbox_available
-from course.supervisor import stopped_for_memory
+from course.supervisor import sandbox_stop
 from tests.sandbox.attack_class import Listener
 
 REPO = Path(__file__).resolve().parents[2]
@@ -359,5 +359,37 @@ def test_processes_that_together_hold_too_much_memory_are_stopped(tmp_path):
     assert result.returncode == -signal.SIGKILL, result.stderr
     assert "MiB of memory in all" in result.stderr
     # the grader reports such a stop as a memory failure, whichever watchdog saw it first
-    assert stopped_for_memory(result.stderr.encode())
-    assert not stopped_for_memory(b"course.sandbox: stopped after the wall-clock limit (5 s)")
+    assert sandbox_stop(result.stderr.encode()) == "memory"
+    assert sandbox_stop(b"course.sandbox: stopped after the wall-clock limit (5 s)") is None
+
+
+def test_many_files_that_together_fill_the_disk_are_stopped(tmp_path):
+    # each file is far under RLIMIT_FSIZE; together they pass the folders' limit
+    code = textwrap.dedent('''
+        import os, time
+        os.makedirs("deep/er", exist_ok=True)
+        for i in range(400):
+            with open(f"deep/er/part{i}.bin", "wb") as handle:
+                handle.write(os.urandom(2**20))
+        time.sleep(60)
+    ''')
+    command = sandbox_argv([sys.executable, "-c", code], tmp_path, disk_limit_mb=100,
+                           file_size_limit_mb=8, wall_time_s=120)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    assert "stopped after more than 125 MiB of files in its folders" in result.stderr
+    assert sandbox_stop(result.stderr.encode()) == "disk"
+
+
+def test_the_disk_watchdog_counts_empty_files_and_stops_counting_past_its_limit(tmp_path):
+    from course.sandbox import FILE_BLOCK, folder_bytes
+
+    for i in range(20):
+        (tmp_path / f"folder{i}").mkdir()
+        for j in range(5):
+            (tmp_path / f"folder{i}" / f"empty{j}").touch()
+    (tmp_path / "link").symlink_to("/usr")  # counted, not followed
+    everything = (20 + 20 * 5 + 1) * FILE_BLOCK
+    assert folder_bytes([tmp_path]) == everything
+    # past the limit it stops walking: a million files would not make each check slow
+    assert 10 * FILE_BLOCK < folder_bytes([tmp_path], limit=10 * FILE_BLOCK) < everything
