@@ -284,8 +284,10 @@ class ChildProcess:
             _kill_group(proc)
             proc.stdout.close()
             self.returncode = proc.returncode
-        if self.end == "died":  # the sandbox's own watchdog may have stopped it first
-            self.end = sandbox_stop(self._recent_output) or self.end
+        if self.end == "died":  # the sandbox's own watchdog may have stopped it first (a
+            # warm worker's sandbox: course.workers reads its launcher's last line)
+            self.end = (sandbox_stop(self._recent_output) or getattr(proc, "stopped_for", None)
+                        or self.end)
 
     def _follow(self, proc: subprocess.Popen, events_fd: int, output_fd: int) -> None:
         """Read events and output until the process ends or passes a limit."""

@@ -90,6 +90,7 @@ class WarmChild:
         self.key: str | None = None  # which submission it belongs to (its folder)
         self.folder: Path | None = None  # the student's folder, handed to the sandbox's user
         self.owner: tuple[int, int] | None = None
+        self.stopped_for: str | None = None  # memory / disk: the zygote's sandbox stopped it
 
     def poll(self) -> int | None:
         if self.returncode is None:
@@ -397,9 +398,14 @@ class Zygote:
     def _lost(self) -> None:
         """The zygote died: its children are stopped and count as killed.  A student process
         that was running is taken to be the cause (a student can kill its warm worker): its
-        later restarts start cold, so that it cannot cost one warm-up per step."""
+        later restarts start cold, so that it cannot cost one warm-up per step.  When the
+        zygote's sandbox stopped it for memory or disk (its launcher's last line says so),
+        the student is told that, not that its process died."""
+        from .supervisor import sandbox_stop
+
+        stopped_for = sandbox_stop(self._stderr_tail().encode()) if self.children else None
         for child in self.children.values():
-            self.killed_by = child.key
+            self.killed_by, child.stopped_for = child.key, stopped_for
             if child.pid != NO_PID:
                 try:
                     os.killpg(child.pid, signal.SIGKILL)
