@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from .checking import Check, CheckFailure, call_student
-from .hw5_common import Data, close, keep_rng, rng, show, to_array
+from .hw5_common import close, keep_rng, rng, show, to_array
+from .probe_data import ProbeData
 
 # ---------------------------------------------------------------------------------------
 # build_model
@@ -101,7 +102,7 @@ def _normalised_kinds(kinds, rates, dropout: bool):
 
 def _build_verdict(params: dict, data: dict) -> str:
     """Layer order and sizes, dropout rate, and the forward pass; deterministic."""
-    name, d = "test_build_model", Data("test_build_model", data, (
+    name, d = "test_build_model", ProbeData("test_build_model", data, (
         "plain", "plain_output", "dropout", "dropout_output"))
     size, hidden = params["input_size"], params["hidden"]
     for key in ("plain", "dropout"):

@@ -28,7 +28,8 @@ import math
 import numpy as np
 
 from .checking import Check, CheckFailure, StudentCodeError, call_student
-from .hw5_common import Data, close, rng, same_number, show, to_array, to_float
+from .hw5_common import close, rng, same_number, show, to_array, to_float
+from .probe_data import ProbeData
 
 PATH_ATOL, PATH_RTOL = 1e-4, 1e-4    # float32 steps vs float64 closed forms, |x| <= ~10
 
@@ -93,7 +94,7 @@ def _function_probe(params: dict, Function) -> dict:
 
 def _function_verdict(params: dict, data: dict) -> str:
     """Values and gradients of 1/2 (l1 x1^2 + l2 x2^2) on a batch; deterministic (atol 1e-4)."""
-    name, d = "test_function", Data("test_function", data, (
+    name, d = "test_function", ProbeData("test_function", data, (
         "values", "grads", "single_shape", "lambda_1", "lambda_2", "x_unchanged"))
     x = np.asarray(params["points"], dtype=float)
     lam = np.array([params["lambda_1"], params["lambda_2"]])
@@ -139,7 +140,7 @@ def _value_hint(values, expected, x, lam):
     return "E(x) = lambda_1 x_1^2 / 2 + lambda_2 x_2^2 / 2 for each row of x"
 
 
-def _array_or_fail(name, d: Data, key, call):
+def _array_or_fail(name, d: ProbeData, key, call):
     value = d.get(key)
     array = to_array(value) if value is not None else None
     if array is None:
@@ -223,7 +224,7 @@ def _stale_momentum_path(h, x0, lr, steps, momentum):
 
 
 def _descent_verdict(name, params, data, reference, alternatives) -> str:
-    d = Data(name, data, ("path", "path_type", "empty", "x_unchanged"))
+    d = ProbeData(name, data, ("path", "path_type", "empty", "x_unchanged"))
     steps, x0 = params["max_steps"], np.asarray(params["x0"], dtype=float).reshape(2)
     expected = reference(steps)
     value = d.get("path")
@@ -353,7 +354,7 @@ def _lr_probe(params: dict, largest_stable_lr) -> dict:
 
 def _lr_verdict(params: dict, data: dict) -> str:
     """2 / max(lambda_1, lambda_2) for lambda_1 < lambda_2, > and =; deterministic."""
-    name, d = "test_largest_stable_lr", Data("test_largest_stable_lr", data, ("rates",))
+    name, d = "test_largest_stable_lr", ProbeData("test_largest_stable_lr", data, ("rates",))
     rates = d.items("rates")
     if rates is None or len(rates) != len(params["cases"]):
         raise CheckFailure(name, "probe data", expected=len(params["cases"]), observed=rates)

@@ -18,13 +18,17 @@ PROBE_HINT = ("the data the check collected from your code is incomplete or malf
 
 
 class ProbeData:
-    """Typed access to one probe's data for the verdict of the check ``check``."""
+    """Typed access to one probe's data for the verdict of the check ``check``; ``keys``:
+    the ones every probe sends (all missing ones are named at once, before any is read)."""
 
-    def __init__(self, check: str, data):
+    def __init__(self, check: str, data, keys=()):
         self.check = check
         if not isinstance(data, dict):
             self.fail("a dict of probe data", type(data).__name__)
         self.data = data
+        missing = [key for key in keys if key not in data]
+        if missing:
+            self.fail(f"the probe's results {list(keys)}", f"{missing} missing")
 
     def fail(self, expected, observed):
         """Stop the verdict: the probe data is not what the check collects."""
@@ -110,6 +114,13 @@ class ProbeData:
             self.fail(f"{key!r} with {length} entries", f"{len(value)} entries")
         return value
 
+    def items(self, key):
+        """A list of anything (checked by the caller), or None when the probe sent None."""
+        value = self.get(key, "a list")
+        if value is not None and not isinstance(value, list):
+            self.fail(f"{key!r} as a list", repr(value)[:80])
+        return value
+
     def numbers(self, key, optional=False):
         """A 1-D float64 array from a list of numbers or a 1-D numeric array (None if
         ``optional`` and the probe sent None)."""
@@ -123,8 +134,9 @@ class ProbeData:
             return value.astype(float)
         self.fail(f"{key!r} as a list of numbers", repr(value)[:80])
 
-    def array(self, key, shape=None, optional=False):
-        """A numeric numpy array as float64 (None if ``optional`` and the probe sent None)."""
+    def array(self, key, shape=None, optional=False, ndim=None):
+        """A numeric numpy array as float64 (None if ``optional`` and the probe sent None);
+        ``shape`` entries of None match any length."""
         value = self.get(key, "an array")
         if value is None and optional:
             return None
@@ -135,6 +147,9 @@ class ProbeData:
                 self.fail(f"{key!r} as a numeric array", repr(value)[:80])
         if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
             self.fail(f"{key!r} as a numeric array", type(value).__name__)
-        if shape is not None and tuple(value.shape) != tuple(shape):
+        if ndim is not None and value.ndim != ndim:
+            self.fail(f"{key!r} as a {ndim}-d array", f"shape {tuple(value.shape)}")
+        if shape is not None and (value.ndim != len(shape) or any(
+                want is not None and want != got for want, got in zip(shape, value.shape))):
             self.fail(f"{key!r} of shape {tuple(shape)}", f"shape {tuple(value.shape)}")
         return value.astype(float)

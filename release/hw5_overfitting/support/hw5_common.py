@@ -4,8 +4,9 @@
   bars, per-epoch lines), so a check prints one line and nothing lands on stderr.
 * :func:`to_plain_list` turns whatever the student returned (list, tuple, tensor, array)
   into JSON-able data for the probe.
-* :class:`Data` reads probe data as *untrusted*: a missing key or a wrong shape becomes a
-  :class:`CheckFailure` with the property ``"probe data"``, never a KeyError.
+
+Their verdicts read probe data through :class:`support.probe_data.ProbeData`, as every
+assignment's do.
 """
 
 from __future__ import annotations
@@ -17,10 +18,6 @@ import numbers
 import random
 
 import numpy as np
-
-from .checking import CheckFailure
-
-PROBE_DATA = "probe data"
 
 
 @contextlib.contextmanager
@@ -84,76 +81,6 @@ def to_array(value) -> np.ndarray | None:
         return array
     except (TypeError, ValueError, RuntimeError):
         return None
-
-
-class Data:
-    """Untrusted probe data of one check: typed getters that fail as CheckFailure."""
-
-    def __init__(self, check: str, data, keys=()):
-        if not isinstance(data, dict):
-            raise CheckFailure(check, PROBE_DATA, expected="a dict of probe results",
-                               observed=type(data).__name__)
-        self.check, self.data = check, data
-        missing = [key for key in keys if key not in data]
-        if missing:
-            raise CheckFailure(check, PROBE_DATA, expected=f"the probe's results {list(keys)}",
-                               observed=f"{missing} missing",
-                               hint="the probe's results were incomplete; run the check again")
-
-    def _fail(self, key, what, value):
-        shown = value if value is None or isinstance(value, (int, float, str)) \
-            else type(value).__name__
-        raise CheckFailure(self.check, PROBE_DATA, expected=f"{key}: {what}",
-                           observed=shown,
-                           hint="the probe's results were incomplete; run the check again")
-
-    def get(self, key, default=None):
-        return self.data.get(key, default)
-
-    def has(self, key) -> bool:
-        return key in self.data
-
-    def array(self, key, shape=None, ndim=None) -> np.ndarray:
-        """A float64 array; ``shape`` entries of None match any length."""
-        value = self.data.get(key)
-        array = to_array(value) if value is not None else None
-        if array is None:
-            self._fail(key, "an array", value)
-        if ndim is not None and array.ndim != ndim:
-            self._fail(key, f"an array with {ndim} dimensions", str(array.shape))
-        if shape is not None and (array.ndim != len(shape) or any(
-                s is not None and s != a for s, a in zip(shape, array.shape))):
-            self._fail(key, f"an array of shape {shape}", str(array.shape))
-        return array
-
-    def integer(self, key) -> int:
-        value = self.data.get(key)
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            self._fail(key, "an integer", value)
-        return int(value)
-
-    def flag(self, key) -> bool:
-        value = self.data.get(key)
-        if isinstance(value, (bool, np.bool_)):
-            return bool(value)
-        if isinstance(value, numbers.Integral) and value in (0, 1):
-            return bool(value)
-        self._fail(key, "True or False", value)
-
-    def text(self, key) -> str:
-        value = self.data.get(key)
-        if not isinstance(value, str):
-            self._fail(key, "a string", value)
-        return value
-
-    def items(self, key):
-        """A list (possibly with None entries), or None when the key holds None."""
-        value = self.data.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, list):
-            self._fail(key, "a list", value)
-        return value
 
 
 def same_number(value, expected: float) -> bool:

@@ -28,7 +28,8 @@ import string
 import numpy as np
 
 from .checking import Check, CheckFailure, call_student
-from .hw5_common import Data, keep_rng, rng, to_array, to_plain_list
+from .hw5_common import keep_rng, rng, to_array, to_plain_list
+from .probe_data import ProbeData
 
 UNKNOWN_TOKEN = "<unk>"
 PUNCTUATION = set(string.punctuation)
@@ -95,13 +96,13 @@ def _tokenize_verdict(params: dict, data: dict) -> str:
 
     Deterministic: the expected tokens are the words the strings were written from.
     """
-    name, d = "test_tokenize", Data("test_tokenize", data, ("tokens", "input_unchanged"))
+    name, d = "test_tokenize", ProbeData("test_tokenize", data, ("tokens", "input_unchanged"))
     texts, expected = params["texts"], params["expected"]
     tokens = d.items("tokens")
     if tokens is None or any(not isinstance(row, list) for row in tokens):
         raise CheckFailure(name, "returns a list of token lists",
                            expected="a list with one list of strings per input string",
-                           observed=d.get("result_type"),
+                           observed=d.data.get("result_type"),
                            hint="build a list and append one list of tokens per string")
     if len(tokens) != len(texts):
         raise CheckFailure(name, "one token list per string", expected=len(texts),
@@ -264,7 +265,7 @@ def _vectorizer_verdict(params: dict, data: dict) -> str:
     tied words are named in reverse alphabetical order and the most frequent word never
     comes first, so alphabetical tie-breaking and first-occurrence ranking both show.
     """
-    name, d = "test_count_vectorizer", Data("test_count_vectorizer", data, (
+    name, d = "test_count_vectorizer", ProbeData("test_count_vectorizer", data, (
         "ranks", "unknown", "words", "refit", "input_unchanged"))
     words = params["words"]
     rank_of = {w: i + 1 for i, w in enumerate(words)}
@@ -307,7 +308,7 @@ def _vectorizer_verdict(params: dict, data: dict) -> str:
     return f"{len(words)} words ranked (with ties), unknown words/ranks, round trip, refit"
 
 
-def _sequence(name, d: Data, key, method, length):
+def _sequence(name, d: ProbeData, key, method, length):
     observed = d.items(key)
     if observed is None:
         raise CheckFailure(name, f"{method} returns a list",
@@ -431,7 +432,7 @@ def _index_verdict(params: dict, data: dict) -> str:
     """
     cases = params["cases"]
     keys = [f"vector_{i}" for i in range(len(cases))] + ["input_unchanged"]
-    name, d = "test_get_index_vector", Data("test_get_index_vector", data, keys)
+    name, d = "test_get_index_vector", ProbeData("test_get_index_vector", data, keys)
     for i, case in enumerate(cases):
         _check_vector(name, d, i, case)
     if not d.flag("input_unchanged"):
@@ -442,14 +443,14 @@ def _index_verdict(params: dict, data: dict) -> str:
             "(repeats, index 0, indices >= size)")
 
 
-def _check_vector(name, d: Data, i, case):
+def _check_vector(name, d: ProbeData, i, case):
     value = d.get(f"vector_{i}")
     vector = to_array(value) if value is not None else None
     length = case["size"] or DEFAULT_SIZE
     positions, call = case["positions"], _index_call(case)
     if vector is None or vector.ndim != 1:
         raise CheckFailure(name, "returns a vector", expected=f"a list of {length} numbers",
-                           observed=d.get(f"type_{i}") if vector is None else
+                           observed=d.data.get(f"type_{i}") if vector is None else
                            f"shape {vector.shape}", hint=f"for {call}")
     if vector.shape[0] != length:
         hint = "the default size is 10000" if case["size"] is None else f"for {call}"
@@ -503,14 +504,14 @@ def _labels_probe(params: dict, encode_labels) -> dict:
 
 def _labels_verdict(params: dict, data: dict) -> str:
     """'pos' -> 1 and 'neg' -> 0, one number per label; deterministic."""
-    name, d = "test_encode_labels", Data("test_encode_labels", data, ("encoded", "input_unchanged"))
+    name, d = "test_encode_labels", ProbeData("test_encode_labels", data, ("encoded", "input_unchanged"))
     labels = params["labels"]
     expected = [1 if label == "pos" else 0 for label in labels]
     value = d.get("encoded")
     encoded = to_array(value) if value is not None else None
     if encoded is None or encoded.ndim != 1 or len(encoded) != len(labels):
         raise CheckFailure(name, "one number per label", expected=f"{len(labels)} numbers",
-                           observed=d.get("result_type") if encoded is None
+                           observed=d.data.get("result_type") if encoded is None
                            else f"shape {encoded.shape}",
                            hint="return a list with one 0/1 number per label")
     observed = encoded.tolist()
@@ -588,7 +589,7 @@ def _dataset_facts(params, ReviewDataset, data, labels) -> dict:
 
 def _dataset_verdict(params: dict, data: dict) -> str:
     """len, shape, items (float32 tensors on the device), and DataLoader batches; deterministic."""
-    name, d = "test_review_dataset", Data("test_review_dataset", data, (
+    name, d = "test_review_dataset", ProbeData("test_review_dataset", data, (
         "length", "shape", "items", "batch_shapes"))
     rows = params["data"]
     n, width = len(rows), len(rows[0])

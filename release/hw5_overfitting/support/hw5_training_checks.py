@@ -39,7 +39,8 @@ import math
 import numpy as np
 
 from .checking import Check, CheckFailure, call_student
-from .hw5_common import Data, close, keep_rng, quiet, rng, show, to_array, to_float
+from .hw5_common import close, keep_rng, quiet, rng, show, to_array, to_float
+from .probe_data import ProbeData
 
 METRIC_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc")
 LOSS_ATOL = 1e-4        # float32 forward passes vs a float64 replay: errors are ~1e-6
@@ -200,7 +201,7 @@ def _valid_forwards(name: str, forwards) -> list:
 
 def _run_record(name: str, record) -> dict:
     """Validate one run's untrusted record: forwards, grads, final weights, metrics."""
-    d = Data(name, record if isinstance(record, dict) else None,
+    d = ProbeData(name, record if isinstance(record, dict) else None,
              ("metrics", "forwards", "grads", "final"))
     forwards = _valid_forwards(name, d.items("forwards"))
     grads = [to_array(g) for g in (d.items("grads") or [])]
@@ -548,7 +549,7 @@ def _early_verdict(params: dict, data: dict) -> str:
     not below the best (no improvement), and better values after the stopping point.
     """
     name = "test_early_stopping"
-    runs = Data(name, data, ("runs",)).items("runs")
+    runs = ProbeData(name, data, ("runs",)).items("runs")
     if runs is None or len(runs) != len(params["scenarios"]):
         raise CheckFailure(name, "probe data", expected=len(params["scenarios"]),
                            observed=None if runs is None else len(runs))
@@ -646,7 +647,7 @@ def _evaluate_verdict(params: dict, data: dict) -> str:
     counted either way.  The test set size is not a multiple of the batch size, so the
     mean of the batch losses (without weighting) differs from the mean over examples.
     """
-    name, d = "test_evaluate", Data("test_evaluate", data, ("results", "unchanged"))
+    name, d = "test_evaluate", ProbeData("test_evaluate", data, ("results", "unchanged"))
     setup = params["setup"]
     x, y = np.asarray(setup["x_train"], dtype=float), np.asarray(setup["y_train"], dtype=float)
     w = np.asarray(setup["w0"] + [setup["b0"]], dtype=float)
