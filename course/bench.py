@@ -26,9 +26,10 @@ with the end-to-end ratio for the benchmark's class and one projected for a clas
 The timings are wall clock on whatever else the machine is doing: the load average at the
 start and the end is printed with them.  Ratios are measured in the same run.  A shared
 virtual machine's speed drifts from minute to minute, so ``make grade`` is timed in rounds
-(1 worker then N, then N then 1, ...) and each path counts its best round, as ``timeit``
-counts its fastest repeat: a slower round measures the machine's other tenants, not the
-grader.  Every round's ratio is printed too.
+(1 worker then N, then N then 1, ...).  The table shows each path's best round, as
+``timeit`` shows its fastest repeat; the target compares the two paths by the median over
+rounds of each round's ratio, whose two runs were made back to back (a drift between
+rounds cancels; one odd round does not decide).  Every round's ratio is printed too.
 
 Usage: python -m course.bench [--students N] [--workers N] [--rounds R] [--keep DIR]
 [--skip-notebooks] [--skip-stock]
@@ -43,6 +44,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -369,10 +371,13 @@ def targets(results: dict, cores: int) -> list[str]:
         lines.append(f"  target: make grade WORKERS={cores} >= 30x faster than stock, end to "
                      f"end: {ratio:.1f}x ({'met' if ratio >= 30 else 'NOT met'})")
     if one and many and cores == 2 and rate(one) and rate(many):
-        ratio = rate(many) / rate(one)
+        ratio, how = rate(many) / rate(one), "best rounds"
+        if len(round_ratios(one, many)) > 1:  # each round's two runs were made back to back
+            ratio = statistics.median(round_ratios(one, many))
+            how = f"median of {len(round_ratios(one, many))} rounds"
         lines += [
-            f"  target: 2 workers >= 1.8x faster than 1, at the rate a class is graded: "
-            f"{ratio:.2f}x ({'met' if ratio >= 1.8 else 'NOT met'})",
+            f"  target: 2 workers >= 1.8x faster than 1, at the rate a class is graded "
+            f"({how}): {ratio:.2f}x ({'met' if ratio >= 1.8 else 'NOT met'})",
             f"    end to end: {one['seconds'] / many['seconds']:.2f}x for these "
             f"{one['info']['workers']['students']} students (a start-up of "
             f"{one['seconds'] - grading_seconds(one):.1f} s / "
