@@ -49,8 +49,6 @@ def job_for(grader) -> dict:
 
 def run_steps(job: dict, steps: list[dict]) -> dict:
     """Run one submission's steps in a student process on this machine; plain data back."""
-    from support import transport
-
     from .config import GradingConfig
     from .supervisor import StepRunner
 
@@ -71,7 +69,7 @@ def run_steps(job: dict, steps: list[dict]) -> dict:
         for index, outcome in outcomes.items():
             entry = {"kind": outcome.kind, "message": outcome.message}
             if outcome.kind == "data":
-                entry["data"] = (out / f"{index}{transport.SUFFIX}").read_bytes()
+                entry["data"] = outcome.blob  # as the student process wrote it
             elif outcome.kind == "report":
                 entry["report"] = outcome.data  # decoded from JSON by the runner: plain
             plain[str(index)] = entry

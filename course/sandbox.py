@@ -67,8 +67,9 @@ log = logging.getLogger("course.sandbox")
 UID_BASE = 2_000_000_000  # + the launcher's pid: a user no file outside the sandbox belongs to
 NOBODY = 65534
 TREE_MEMORY_FACTOR = 1.25  # all processes of a sandbox together: 1.25 x memory_limit_mb
-# the end of the line the sandbox prints on stderr when its memory or disk watchdog stops
-# the run (the grader reads it to report the stop as such, not as a crash)
+# the line the launcher prints on stderr when it stops the run, and how it ends for each
+# watchdog (stop_reason reads it back: the grader reports such a stop as such, not a crash)
+STOPPED = "course.sandbox: stopped after"
 MEMORY_STOP = "MiB of memory in all"
 DISK_STOP = "MiB of files in its folders"
 TREE_DISK_FACTOR = 1.25  # its writable folders together: 1.25 x disk_limit_mb (a backstop
@@ -663,12 +664,26 @@ def _wait(proc: subprocess.Popen, wall_time_s: float, memory_bytes: int | None,
             elif disk and folder_bytes(disk[0], disk[1]) > disk[1]:
                 why = f"more than {disk[1] // 2**20} {DISK_STOP}"
             if why:
-                print(f"course.sandbox: stopped after {why}", file=sys.stderr, flush=True)
+                print(f"{STOPPED} {why}", file=sys.stderr, flush=True)
                 _kill(proc)
                 return proc.wait()
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def stop_reason(output: bytes) -> str | None:
+    """``memory`` or ``disk`` when ``output`` ends with this launcher's line for stopping a
+    run over that limit, else None.  The grader watches the same limits, and either watchdog
+    may see a fast student first: the student is told the same either way."""
+    lines = output.decode("utf-8", "replace").strip().splitlines()
+    last = lines[-1] if lines else ""
+    if last.startswith(STOPPED):
+        if last.endswith(MEMORY_STOP):
+            return "memory"
+        if last.endswith(DISK_STOP):
+            return "disk"
+    return None
 
 
 def _kill(proc: subprocess.Popen) -> None:

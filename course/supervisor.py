@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import ROOT, THREAD_VARIABLES, GradingConfig
+from .sandbox import folder_bytes, sandbox_argv, stop_reason, tree_resident_bytes
 
 MAX_REPORT_BYTES = 2**20
 MAX_LOG_BYTES = 2**18  # output kept per student (then only its last 64 KiB)
@@ -61,8 +62,6 @@ def wrap_command(argv: list[str], *, work=None, out=None, read_only=(), keep_fds
     """
     if work is None:
         return list(argv)
-    from .sandbox import sandbox_argv
-
     config = config or GradingConfig()
     return sandbox_argv(
         argv, work, extra_ro=[p for p in read_only if os.path.exists(p)],
@@ -81,6 +80,7 @@ class StepOutcome:
     kind: str
     message: str = ""
     data: dict = field(default_factory=dict)
+    blob: bytes = b""  # a probe's data as the student process wrote it (decoded: ``data``)
 
 
 class StepRunner:
@@ -187,8 +187,8 @@ class StepRunner:
         report_path, data_path = self.out / f"{index}.json", self.out / f"{index}{SUFFIX}"
         if step["kind"] == "probe" and os.path.lexists(data_path):
             try:
-                return StepOutcome("data", data=read_probe_data(
-                    data_path, self.config.file_size_limit_mb * 2**20))
+                blob, data = read_probe_file(data_path, self.config.file_size_limit_mb * 2**20)
+                return StepOutcome("data", data=data, blob=blob)
             except Exception as error:  # noqa: BLE001 - a forged or broken file
                 return StepOutcome("malformed", f"{type(error).__name__}: {error}")
         try:
@@ -217,9 +217,11 @@ def _read_plain_file(path: Path, max_bytes: int) -> bytes:
         return handle.read(max_bytes + 1)[:max_bytes]
 
 
-def read_probe_data(path: Path, max_bytes: int) -> dict:
-    """Decode a probe's data file: a plain file (not a link) of at most ``max_bytes``."""
-    return probe_data(_read_plain_file(path, max_bytes), max_bytes)
+def read_probe_file(path: Path, max_bytes: int) -> tuple[bytes, dict]:
+    """A probe's data file, a plain file (not a link) of at most ``max_bytes``: its bytes
+    and what they decode to."""
+    blob = _read_plain_file(path, max_bytes)
+    return blob, probe_data(blob, max_bytes)
 
 
 def probe_data(blob: bytes, max_bytes: int) -> dict:
@@ -286,7 +288,7 @@ class ChildProcess:
             self.returncode = proc.returncode
         if self.end == "died":  # the sandbox's own watchdog may have stopped it first (a
             # warm worker's sandbox: course.workers reads its launcher's last line)
-            self.end = (sandbox_stop(self._recent_output) or getattr(proc, "stopped_for", None)
+            self.end = (stop_reason(self._recent_output) or getattr(proc, "stopped_for", None)
                         or self.end)
 
     def _follow(self, proc: subprocess.Popen, events_fd: int, output_fd: int) -> None:
@@ -305,12 +307,13 @@ class ChildProcess:
                 return
             if not exited and now >= next_memory_check:
                 next_memory_check = now + MEMORY_CHECK_INTERVAL_S
-                if _resident_bytes(proc.pid, limit_bytes) > limit_bytes:
+                # the student process and all it started (forks' shared pages count once)
+                if tree_resident_bytes(proc.pid, limit_bytes) > limit_bytes:
                     self.end = "memory"
                     return
             if not exited and now >= next_disk_check:
                 next_disk_check = now + DISK_CHECK_INTERVAL_S
-                if _folder_bytes([runner.work, runner.out], disk_bytes) > disk_bytes:
+                if folder_bytes([runner.work, runner.out], disk_bytes) > disk_bytes:
                     self.end = "disk"
                     return
             wait = 0 if exited else min(0.2, limit - now)
@@ -389,22 +392,6 @@ class ChildProcess:
         return how + (f"; its last output: {tail}" if tail else "")
 
 
-def sandbox_stop(last_output: bytes) -> str | None:
-    """``memory`` or ``disk`` when the sandbox's launcher (course.sandbox) stopped the
-    process for that (its last output says so), else None: its watchdogs and this
-    process's watch the same things, and either may see a fast student first."""
-    from .sandbox import DISK_STOP, MEMORY_STOP
-
-    lines = last_output.decode("utf-8", "replace").strip().splitlines()
-    last = lines[-1] if lines else ""
-    if last.startswith("course.sandbox: stopped after"):
-        if last.endswith(MEMORY_STOP):
-            return "memory"
-        if last.endswith(DISK_STOP):
-            return "disk"
-    return None
-
-
 def popen_student(argv: list[str], cwd, env: dict, pass_fds=()) -> subprocess.Popen:
     """Start a student process: plan on stdin, output on stdout, in its own session."""
     return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -427,22 +414,6 @@ def _kill_group(proc: subprocess.Popen) -> None:
     except (ProcessLookupError, PermissionError):
         pass
     proc.wait()
-
-
-def _folder_bytes(folders, limit: int) -> int:
-    """Disk space the student's folders use (:func:`course.sandbox.folder_bytes`)."""
-    from .sandbox import folder_bytes
-
-    return folder_bytes(folders, limit)
-
-
-def _resident_bytes(pid: int, limit: int | None = None) -> int:
-    """Resident memory of a process and everything it started (Linux /proc; 0 elsewhere):
-    the student process runs under the sandbox's launcher, and may fork (memory that
-    forks share counts once, see :func:`course.sandbox.tree_resident_bytes`)."""
-    from .sandbox import tree_resident_bytes
-
-    return tree_resident_bytes(pid, limit)
 
 
 class OutputLog:

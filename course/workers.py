@@ -131,7 +131,7 @@ class Zygote:
         self.log = None
         self.sandbox: dict | None = None  # options of the sandbox it runs in (None: none)
         self.uid: int | None = None       # the user it runs as
-        self.pid_ns: str | None = None    # its pid namespace, when not ours
+        self.own_pid_ns = False  # it runs in a pid namespace of its own (bubblewrap)
         self.children: dict[int, WarmChild] = {}  # by the zygote's pid
         self.starts = 0            # zygotes started (1, unless one died)
         self.peak_rss_kb = 0       # the zygote's own peak resident memory
@@ -187,10 +187,8 @@ class Zygote:
             raise ZygoteError(f"the warm worker did not start ({message or 'no answer'})"
                               + (f": {error}" if error else ""))
         self.uid = int(message.get("uid", os.getuid()))
-        self.pid_ns = None
         global_pid = _find_pid(int(message["pid"]), ancestor=self.proc.pid)
-        if global_pid is not None and _pid_ns(global_pid) != _pid_ns(os.getpid()):
-            self.pid_ns = _pid_ns(global_pid)
+        self.own_pid_ns = global_pid is not None and _pid_ns(global_pid) != _pid_ns(os.getpid())
         self.peak_rss_kb = max(self.peak_rss_kb, int(message.get("max_rss_kb", 0)))
         self.startup_seconds += time.monotonic() - started
 
@@ -247,7 +245,8 @@ class Zygote:
         _ZYGOTES.discard(self)
 
     def _stderr_tail(self) -> str:
-        """The end of what the zygote printed (why it did not start)."""
+        """The end of what the zygote and its sandbox printed (why it did not start, or why
+        its sandbox stopped it)."""
         if self.log is None:
             return ""
         if self.proc is not None:
@@ -348,7 +347,7 @@ class Zygote:
 
     def _global(self, local_pid: int) -> int:
         """The pid of a child as this process sees it (another one in a pid namespace)."""
-        if self.pid_ns is None:
+        if not self.own_pid_ns:
             return local_pid
         for _ in range(50 if self.proc is not None else 0):
             found = _find_pid(local_pid, ancestor=self.proc.pid)
@@ -401,9 +400,9 @@ class Zygote:
         later restarts start cold, so that it cannot cost one warm-up per step.  When the
         zygote's sandbox stopped it for memory or disk (its launcher's last line says so),
         the student is told that, not that its process died."""
-        from .supervisor import sandbox_stop
+        from .sandbox import stop_reason
 
-        stopped_for = sandbox_stop(self._stderr_tail().encode()) if self.children else None
+        stopped_for = stop_reason(self._stderr_tail().encode()) if self.children else None
         for child in self.children.values():
             self.killed_by, child.stopped_for = child.key, stopped_for
             if child.pid != NO_PID:

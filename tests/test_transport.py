@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from course.supervisor import probe_data, read_probe_data
+from course.supervisor import probe_data, read_probe_file
 from support import transport
 from support.transport import LENGTH_BYTES, MAGIC
 
@@ -97,12 +97,13 @@ def test_the_grader_reads_only_a_plain_bounded_file(tmp_path):
     blob = transport.encode({"a": np.arange(100.0)})
     path = tmp_path / f"0{transport.SUFFIX}"
     path.write_bytes(blob)
-    assert read_probe_data(path, len(blob))["a"].tolist() == list(range(100))
+    read, data = read_probe_file(path, len(blob))
+    assert read == blob and data["a"].tolist() == list(range(100))  # the bytes go to Dask
     with pytest.raises(ValueError, match="larger than"):
-        read_probe_data(path, len(blob) - 1)
+        read_probe_file(path, len(blob) - 1)
     with pytest.raises(ValueError, match="larger than"):
         probe_data(blob, len(blob) - 1)
     link = tmp_path / f"1{transport.SUFFIX}"
     os.symlink(path, link)  # a student's link to a file only the grader could read
     with pytest.raises(OSError):
-        read_probe_data(link, len(blob))
+        read_probe_file(link, len(blob))

@@ -19,8 +19,7 @@ from pathlib import Path
 import pytest
 
 from course.config import load_sandbox_config
-from course.sandbox import UID_BASE, sandbox_argv, sandbox_available
-from course.supervisor import sandbox_stop
+from course.sandbox import UID_BASE, sandbox_argv, sandbox_available, stop_reason
 from tests.sandbox.attack_class import Listener
 
 REPO = Path(__file__).resolve().parents[2]
@@ -359,8 +358,8 @@ def test_processes_that_together_hold_too_much_memory_are_stopped(tmp_path):
     assert result.returncode == -signal.SIGKILL, result.stderr
     assert "MiB of memory in all" in result.stderr
     # the grader reports such a stop as a memory failure, whichever watchdog saw it first
-    assert sandbox_stop(result.stderr.encode()) == "memory"
-    assert sandbox_stop(b"course.sandbox: stopped after the wall-clock limit (5 s)") is None
+    assert stop_reason(result.stderr.encode()) == "memory"
+    assert stop_reason(b"course.sandbox: stopped after the wall-clock limit (5 s)") is None
 
 
 def test_many_files_that_together_fill_the_disk_are_stopped(tmp_path):
@@ -378,7 +377,7 @@ def test_many_files_that_together_fill_the_disk_are_stopped(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == -signal.SIGKILL, result.stderr
     assert "stopped after more than 125 MiB of files in its folders" in result.stderr
-    assert sandbox_stop(result.stderr.encode()) == "disk"
+    assert stop_reason(result.stderr.encode()) == "disk"
 
 
 def test_the_disk_watchdog_counts_empty_files_and_stops_counting_past_its_limit(tmp_path):

@@ -90,26 +90,20 @@ class ProbeData:
         return tuple(value)
 
     def texts(self, key, length=None) -> list:
-        value = self.get(key, "a list of strings")
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(f"{key!r} as a list of strings", repr(value)[:80])
-        if length is not None and len(value) != length:
-            self.fail(f"{key!r} with {length} entries", f"{len(value)} entries")
-        return value
+        return self._list(key, "strings", lambda v: isinstance(v, str), length)
 
     def flags(self, key, length=None) -> list:
-        value = self.get(key, "a list of bools")
-        if not isinstance(value, list) or not all(isinstance(v, bool) for v in value):
-            self.fail(f"{key!r} as a list of bools", repr(value)[:80])
-        if length is not None and len(value) != length:
-            self.fail(f"{key!r} with {length} entries", f"{len(value)} entries")
-        return value
+        return self._list(key, "bools", lambda v: isinstance(v, bool), length)
 
     def integers(self, key, length=None) -> list:
-        value = self.get(key, "a list of ints")
-        if (not isinstance(value, list)
-                or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
-            self.fail(f"{key!r} as a list of ints", repr(value)[:80])
+        return self._list(key, "ints", lambda v: isinstance(v, int) and not isinstance(v, bool),
+                          length)
+
+    def _list(self, key, kind: str, is_item, length=None) -> list:
+        """A list whose every entry passes ``is_item`` (of ``length`` entries when given)."""
+        value = self.get(key, f"a list of {kind}")
+        if not isinstance(value, list) or not all(is_item(v) for v in value):
+            self.fail(f"{key!r} as a list of {kind}", repr(value)[:80])
         if length is not None and len(value) != length:
             self.fail(f"{key!r} with {length} entries", f"{len(value)} entries")
         return value
