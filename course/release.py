@@ -72,8 +72,8 @@ def generate(root: Path, assignment: str) -> Path:
 
 def support_modules(root: Path, assignment: str) -> list[str]:
     """The files of ``support`` that the assignment's notebook imports, found by importing its
-    facade (and the hidden tests' integrity check) in a fresh interpreter."""
-    code = ("import sys, support, support.integrity, support.{a}\n"
+    facade in a fresh interpreter."""
+    code = ("import sys, support, support.{a}\n"
             "print('\\n'.join(sorted(m.__file__ for n, m in sys.modules.items()\n"
             "    if n == 'support' or n.startswith('support.'))))").format(a=assignment)
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,

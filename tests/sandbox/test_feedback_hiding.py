@@ -11,8 +11,7 @@ from nbformat.notebooknode import NotebookNode
 
 from course.autograde import HideHiddenTests
 
-HIDDEN = ["from support.integrity import verify_integrity; verify_integrity()",
-          "test_mse_loss(mse_loss, seed=11)"]
+HIDDEN = ["test_mse_loss(mse_loss, seed=12)", "test_mse_loss(mse_loss, seed=11)"]
 
 
 def make_test_cell(source: str, outputs=()):
