@@ -7,7 +7,8 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPrep
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades,
                                     IgnorePattern, LimitOutput, SaveAutoGrades)
 
-from course.autograde import HideHiddenTests, SandboxedExecute, drop_submitted_links
+from course.autograde import HideHiddenTests, drop_submitted_links
+from course.nbgrader_engine import EngineExecute
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
@@ -24,14 +25,23 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.Execute.kernel_name = "course-sandbox"
 c.KernelManager.transport = "ipc"
 
-# nbgrader's Execute, hardened (course/autograde.py): a cell that kills or hangs the kernel
-# (os._exit, a segfault, an infinite loop that ignores interrupts) scores 0 with the reason
-# in its output, the kernel is restarted and grading goes on; stock nbgrader zeroes the
-# whole notebook instead, and exits 1.  The rest of the list is nbgrader's default.
+# One engine, two front ends (course/nbgrader_engine.py): nbgrader's Execute step is done by
+# the grading engine of `make grade`.  Student code runs in a sandboxed student process that
+# returns only probe data; every verdict runs here, in nbgrader's process, on inputs drawn
+# here, and lands in its test cell's output, which nbgrader's SaveAutoGrades then scores as
+# usual.  Nothing the student's code does (patch torch, replace a checker, print "Passed!",
+# hand in a support/ folder) changes a verdict, and both commands give the same points.
+# The rest of the list is nbgrader's default.
 c.Autograde.autograde_preprocessors = [
-    SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+    EngineExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
     AssignLatePenalties, CheckCellMetadata,
 ]
+
+# Demo cells (training runs, plots, printing): "skip" runs no kernel at all, so a student
+# costs what its checks cost (about a second instead of half a minute on hw4); "run" also
+# executes them in the sandboxed kernel, for feedback with the student's numbers and plots.
+# Grades are the same either way: no test cell depends on a demo cell.
+c.EngineExecute.demo_cells = "skip"
 
 # nbgrader copies a submission as root, following symlinks (a submitted link to
 # source/ would bring the solutions along): remove links and special files first.
@@ -41,7 +51,8 @@ c.Autograde.pre_convert_hook = drop_submitted_links
 # (stock nbgrader renders test cells in full, and a traceback quotes the failing line).
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
 
-# Per-cell timeout.  The slowest training cell takes about 5 s alone on a 2-core CPU; a
+# Per-cell timeout of the sandboxed kernel (demo_cells = "run"; the checks have their own
+# limits, [tool.course.grading] in pyproject.toml).  The slowest training cell takes about 5 s alone on a 2-core CPU; a
 # grading machine under load can be several times slower, and nbgrader's default (30 s)
 # then zeroes a correct notebook.  Large enough for that, small enough that an infinite loop
 # costs a submission a few minutes rather than an hour.

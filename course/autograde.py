@@ -48,7 +48,7 @@ def _error(ename: str, evalue: str) -> NotebookNode:
                         traceback=[f"{ename}: {evalue}"])
 
 
-def _is_test_cell(cell) -> bool:
+def is_test_cell(cell) -> bool:
     meta = cell.get("metadata", {}).get("nbgrader", {})
     return cell.get("cell_type") == "code" and bool(meta.get("grade")) \
         and not meta.get("solution")
@@ -170,7 +170,7 @@ class SandboxedExecute(Execute):
         cell that killed this kernel again, or None."""
         for index in range(upto):
             cell = self.nb.cells[index]
-            if cell.cell_type != "code" or index in self._killers or _is_test_cell(cell) \
+            if cell.cell_type != "code" or index in self._killers or is_test_cell(cell) \
                     or index not in self._ran:
                 continue
             clone = copy.deepcopy(cell)
@@ -213,7 +213,8 @@ def clean_workdir(path: str) -> list[str]:
     return sanitize(path)
 
 
-def drop_submitted_links(assignment: str, student: str, notebooks=(), **_) -> list[str]:
+def drop_submitted_links(assignment: str, student: str, notebooks=(), root: str = ".",
+                         **_) -> list[str]:
     """nbgrader pre-convert hook (autograde): remove symlinks, FIFOs and other special files
     from ``submitted/<student>/<assignment>`` before nbgrader copies the folder as root.
 
@@ -222,7 +223,7 @@ def drop_submitted_links(assignment: str, student: str, notebooks=(), **_) -> li
     bring the solutions into the student's autograded folder and feedback; a FIFO would
     block the copy forever.  (nbgrader runs hooks in the course root.)
     """
-    folder = os.path.join("submitted", student, assignment)
+    folder = os.path.join(root, "submitted", student, assignment)
     if not os.path.isdir(folder) or os.path.islink(folder):
         return []
     removed = sanitize(folder)
@@ -269,16 +270,16 @@ class HideHiddenTests(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         hidden: set[str] = set()
         for cell in nb.cells:
-            if _is_test_cell(cell):
+            if is_test_cell(cell):
                 cell.source, lines = split_hidden(cell.source, self.placeholder)
                 hidden.update(line.strip() for line in lines
                               if len(line.strip()) >= self.min_length)
         secrets = sorted(hidden, key=len, reverse=True)
         for cell in nb.cells:
-            if not _is_test_cell(cell):
+            if not is_test_cell(cell):
                 cell.source = self._redact(cell.source, secrets)
             for output in cell.get("outputs", []):
-                self._clean_output(output, secrets, _is_test_cell(cell))
+                self._clean_output(output, secrets, is_test_cell(cell))
         return nb, resources
 
     def _redact(self, text, secrets):

@@ -103,6 +103,16 @@ def _gpu_device_nodes() -> bool:
     return os.path.exists("/dev/nvidiactl") or os.path.exists("/dev/kfd")
 
 
+def one_thread_each() -> None:
+    """One thread for this process's numpy and torch (the verdicts: small arrays), set before
+    they are imported: the cores are for the student processes, and an idle OpenMP or
+    OpenBLAS pool here would spin beside them.  A value already set is kept."""
+    from .config import THREAD_VARIABLES
+
+    for name in THREAD_VARIABLES:
+        os.environ.setdefault(name, "1")
+
+
 def draw_seeds(fresh: int) -> list[int]:
     """Seed 0 (the notebook's case) and ``fresh`` seeds no one can predict."""
     return [0] + [secrets.randbelow(2**31 - 2) + 1 for _ in range(fresh)]
@@ -293,8 +303,8 @@ class Grader:
         return ""
 
     def _judge_cell(self, check, steps, outcomes, lost) -> tuple[str, str]:
-        """A graded solution cell: passes when it runs without an error."""
-        problem = self._cell_problem(check.solution_cell, steps, outcomes, lost)
+        """A test cell that is not a checker call: passes when it runs without an error."""
+        problem = self._cell_problem(check.grade_id, steps, outcomes, lost)
         if not problem:
             return "passed", f"cell {check.grade_id} ran without error"
         return ("timeout" if "did not finish" in problem else "failed"), problem

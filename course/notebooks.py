@@ -9,7 +9,7 @@ markdown    markdown/raw cell without grade or task flags                      s
 answer      markdown/raw cell with ``grade`` and ``solution`` (manual points)  skips
 task        any cell with ``task`` (manually graded task, points)              skips
 solution    code cell with ``solution`` (student writes it; with ``grade``      runs it
-            too it also carries points, nbgrader's "autograded answer")
+            too it is nbgrader's "manually graded answer": a TA scores it)
 test        code cell with ``grade`` and not ``solution`` (points)             probes it
 setup       code cell with ``locked`` (read-only: imports, data)               runs it
 demo        any other code cell (training runs, plots, printing)              skips
@@ -50,6 +50,9 @@ def load_notebook(path: str | Path, where: str | None = None) -> "Node":
     """
     path = Path(path)
     where = where or str(path)
+    if path.is_symlink():
+        raise NotebookError(f"{where} is a symbolic link, not a notebook: hand in the "
+                            f"notebook file itself")
     if not path.is_file():
         raise NotebookError(f"notebook not found: {where}")
     if path.stat().st_size > MAX_NOTEBOOK_BYTES:
@@ -252,6 +255,15 @@ def _argument(node: ast.AST, where: str) -> Name | Literal:
     except ValueError:
         raise NotebookError(f"{where}: checker arguments must be notebook names or "
                             f"literals, not {ast.unparse(node)!r}") from None
+
+
+def is_python(source: str) -> bool:
+    """Whether ``source`` parses as Python."""
+    try:
+        ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 def defined_names(source: str) -> set[str]:

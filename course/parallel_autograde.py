@@ -1,5 +1,11 @@
 """``make autograde WORKERS=n``: ``nbgrader autograde`` over a class in parallel.
 
+Grading comes first, as in ``make grade``: the whole class is graded by the grading engine
+with ``n`` warm workers (:func:`course.workers.grade_class`), on seeds drawn once for the
+run (or ``--seeds``), and each student's grade is handed to nbgrader in a private folder
+(``EngineExecute.grades_dir``, :mod:`course.nbgrader_engine`): nbgrader's own step then
+only writes the verdicts into the test cells, scores them and stores them.
+
 nbgrader autogrades one student after another (nbgrader issue #174), and several
 ``nbgrader autograde --student`` processes sharing one SQLite gradebook get in each other's
 way: SQLite lets one process write at a time, so they queue on the lock (no speed-up) and a
@@ -36,6 +42,7 @@ command exits 1.  Running ``make autograde`` again grades just the students not 
 ``autograded/``.
 
 Usage: python -m course.parallel_autograde ASSIGNMENT [--workers N] [--force] [--root DIR]
+                                          [--seeds 0,S1,S2] [--student ID ...]
 """
 
 from __future__ import annotations
@@ -55,6 +62,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import ROOT, THREAD_VARIABLES
+from .nbgrader_engine import grade_path
 
 
 @dataclass
@@ -167,10 +175,12 @@ class ParallelAutograde:
     """Autograde the students of one assignment with ``workers`` processes at a time."""
 
     def __init__(self, root: Path, assignment: str, workers: int, force: bool = False,
-                 extra_args: tuple = (), progress: bool = True):
+                 extra_args: tuple = (), progress: bool = True, seeds: list[int] | None = None):
         from .config import nbgrader_setting
 
         self.root, self.assignment = Path(root).resolve(), assignment
+        self.seeds = list(seeds) if seeds else None  # drawn by the engine when None
+        self.grades_dir: Path | None = None  # the engine's grades, for nbgrader's processes
         self.workers, self.force, self.extra_args = max(1, workers), force, tuple(extra_args)
         self.progress = progress
         self.course_id = nbgrader_setting("CourseDirectory", "course_id", self.root) \
@@ -205,6 +215,10 @@ class ParallelAutograde:
             command.append("--force")
         if self.startup_timeout:
             command.append(f"--Execute.startup_timeout={int(self.startup_timeout)}")
+        if self.seeds:
+            command.append(f"--EngineExecute.seeds={self.seeds}")
+        if self.grades_dir:
+            command.append(f"--EngineExecute.grades_dir={self.grades_dir}")
         return command + list(self.extra_args)
 
     def environment(self) -> dict:
@@ -222,9 +236,10 @@ class ParallelAutograde:
         todo: queue.Queue = queue.Queue()
         for student in students:
             todo.put(student)
-        bar = _progress(len(students), self.progress, f"autograde {self.assignment}")
         scratch = Path(tempfile.mkdtemp(prefix="autograde-"))
         try:
+            self.grade_with_engine(students, scratch / "grades")
+            bar = _progress(len(students), self.progress, f"autograde {self.assignment}")
             threads = []
             for index in range(min(self.workers, len(students))):
                 db_path = scratch / f"worker-{index}.db"
@@ -237,11 +252,42 @@ class ParallelAutograde:
                 threads.append(thread)
             for thread in threads:
                 thread.join()
-        finally:
             bar.close()
+        finally:
             shutil.rmtree(scratch, ignore_errors=True)
         order = {s: i for i, s in enumerate(students)}
         return sorted(self.runs, key=lambda r: order[r.student])
+
+    def grade_with_engine(self, students: list[str], folder: Path) -> None:
+        """Grade ``students`` as ``make grade`` does (warm workers, verdicts here) and save
+        each grade in ``folder`` for the students' nbgrader processes."""
+        from .autograde import drop_submitted_links
+        from .config import load_grading_config
+        from .grading import draw_seeds
+        from .nbgrader_engine import Engine, write_grade
+        from .workers import grade_class
+
+        if not self.seeds:  # one set for the run, here and in every nbgrader process
+            self.seeds = draw_seeds(load_grading_config(self.root / "pyproject.toml")
+                                    .fresh_seeds)
+        folder.mkdir(mode=0o700)
+        notebooks = {}
+        if not self.force:  # nbgrader skips these (or, for a newer submission, grades it)
+            students = [s for s in students if not (self.root / "autograded" / s
+                                                    / self.assignment).is_dir()]
+        for student in students:  # what nbgrader's pre-convert hook does, done first here
+            drop_submitted_links(self.assignment, student, root=self.root)
+            notebooks[student] = (self.root / "submitted" / student / self.assignment
+                                  / f"{self.assignment}.ipynb")
+        self.grades_dir = folder
+        if not students:
+            return
+        grader = Engine(self.root, self.assignment, self.seeds).grader
+        print(f"grading {self.assignment} on {grader.device} with seeds {grader.seeds}",
+              file=sys.stderr, flush=True)
+        grades, _ = grade_class(grader, notebooks, self.workers, progress=self.progress)
+        for grade in grades.values():
+            write_grade(folder, grade, grader.seeds, grader.device)
 
     def _worker(self, todo: queue.Queue, db_path: Path, runtime: Path, bar) -> None:
         env = self.environment()
@@ -254,6 +300,8 @@ class ParallelAutograde:
             started, log, attempts = time.monotonic(), "", 0
             while attempts < 2:
                 attempts += 1
+                if attempts > 1 and self.grades_dir:  # graded again there, same seeds
+                    grade_path(self.grades_dir, student).unlink(missing_ok=True)
                 command = self.command(student, db_path)
                 if attempts > 1 and "--force" not in command:
                     command.append("--force")
@@ -304,9 +352,13 @@ def main(argv=None) -> int:
     parser.add_argument("--root", type=Path, default=ROOT, help="the course directory")
     parser.add_argument("--student", action="append", default=None,
                         help="grade only this student (repeatable)")
+    parser.add_argument("--seeds", default=None,
+                        help="comma-separated seeds instead of fresh ones (to reproduce a run)")
     args = parser.parse_args(argv)
     workers = args.workers or os.cpu_count() or 1
-    grader = ParallelAutograde(args.root, args.assignment, workers, force=args.force)
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
+    grader = ParallelAutograde(args.root, args.assignment, workers, force=args.force,
+                               seeds=seeds)
     started = time.monotonic()
     runs = grader.run(args.student)
     totals = total_scores(grader.main_url, args.assignment, grader.course_id) if runs else {}
@@ -323,6 +375,8 @@ def main(argv=None) -> int:
               + "\n".join(run.log.strip().splitlines()[-15:]), file=sys.stderr)
     print(f"autograded {len(runs) - len(failed)} of {len(runs)} students with {workers} "
           f"workers in {time.monotonic() - started:.1f} s -> {grader.database}")
+    if grader.seeds:
+        print(f"seeds {grader.seeds}: reproduce with --seeds {','.join(map(str, grader.seeds))}")
     if failed:
         print(f"not graded: {', '.join(r.student for r in failed)}; run it again to grade "
               f"them (students already in autograded/ are skipped)", file=sys.stderr)

@@ -10,9 +10,13 @@ Walking the source cells in order:
                    grade id, in the student's order); a cell the student lost is noted and
                    the checks that need its names fail with that note;
 * test cell     -> one probe step per seed for the check parsed from the source cell's
-                   visible call (hidden tests are ignored: the grader draws its own seeds);
-* anything else (markdown, written answers, demo cells with training runs and plots) is
-  skipped, so grading costs only what the checks cost.
+                   visible call (hidden tests are ignored: the grader draws its own seeds).
+                   A test cell that is not one checker call keeps nbgrader's meaning: its
+                   whole SOURCE text (hidden tests included) runs as a code step, and it
+                   passes when it raises nothing;
+* anything else (markdown, written answers, graded solution cells, which nbgrader leaves
+  to a TA, demo cells with training runs and plots) is skipped, so grading costs only what
+  the checks cost.
 
 Steps are plain JSON, sent to the student process (``course.student_process``).
 """
@@ -23,15 +27,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .notebooks import (Literal, Name, NotebookError, cell_kind, cell_points, defined_names,
-                        grade_id, load_notebook, parse_checker_call)
+                        grade_id, is_python, load_notebook, parse_checker_call,
+                        remove_hidden_tests)
 
 
 @dataclass(frozen=True)
 class GradedCheck:
     """One autograded test cell: the checker it calls, with what, for how many points.
 
-    ``checker`` is None for a graded solution cell (nbgrader's "autograded answer"): it
-    passes when the cell runs without an error.
+    ``checker`` is None for a test cell that is not a checker call (``source`` is then its
+    text): as in nbgrader, it passes when it runs without an error.
     """
 
     grade_id: str
@@ -39,7 +44,7 @@ class GradedCheck:
     args: tuple = ()
     kwargs: tuple = ()  # (keyword, Name | Literal) pairs, in call order
     points: float = 0
-    solution_cell: str | None = None  # for a graded solution cell: its own grade id
+    source: str | None = None  # a plain test cell's code (hidden tests included)
 
     def call_text(self) -> str:
         """The visible call as the notebook writes it, e.g. ``test_build(model, type='zeros')``."""
@@ -98,14 +103,22 @@ def load_assignment(name: str, source_root: str | Path = "source",
             for bound in defined_names(cell.source):
                 definers.setdefault(bound, []).append(gid)
         if kind == "test":
-            call = parse_checker_call(cell.source, where=f"{path}: test cell {gid}")
-            checks.append(GradedCheck(gid, call.checker, tuple(call.args),
-                                      tuple(call.kwargs.items()), cell_points(cell)))
-        elif kind == "solution" and cell_points(cell):
-            checks.append(GradedCheck(gid, None, points=cell_points(cell), solution_cell=gid))
+            checks.append(_test_check(cell, gid, where=f"{path}: test cell {gid}"))
     if not checks:
         raise NotebookError(f"{path}: no autograded test cells")
     return Assignment(name, path, facade or f"support.{name}", cells, checks, definers)
+
+
+def _test_check(cell, gid: str, where: str) -> GradedCheck:
+    """The check of a test cell: its checker call, or (not a single call) the cell itself."""
+    try:
+        call = parse_checker_call(cell.source, where=where)
+    except NotebookError:
+        if not is_python(remove_hidden_tests(cell.source)):
+            raise
+        return GradedCheck(gid, None, points=cell_points(cell), source=cell.source)
+    return GradedCheck(gid, call.checker, tuple(call.args), tuple(call.kwargs.items()),
+                       cell_points(cell))
 
 
 # --------------------------------------------------------------------------- steps
@@ -144,6 +157,8 @@ def build_steps(assignment: Assignment, student_nb, seeds: list[int],
                     f"cell {cell.grade_id} is missing from the submitted notebook")
             for text in texts:
                 steps.append(_code_step(len(steps), cell.grade_id, text, "student"))
+        elif cell.kind == "test" and tests[cell.grade_id].checker is None:
+            steps.append(_code_step(len(steps), cell.grade_id, cell.source, "test"))
         elif cell.kind == "test":
             check = tests[cell.grade_id]
             for seed in seeds:

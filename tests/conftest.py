@@ -76,12 +76,28 @@ def computed_once(tmp_path_factory, worker_id):
     return get
 
 
+def checkout(dest: Path) -> Path:
+    """What a fresh clone of the repository holds, at ``dest``: its files (tracked, and new
+    ones git does not ignore), without anything built (``.venv``, gradebook, outputs)."""
+    listed = run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+                 cwd=REPO).stdout
+    for name in filter(None, listed.split("\0")):
+        source = REPO / name
+        if source.is_file() and not source.is_symlink():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)  # times kept: make sees nothing to rebuild
+    return dest
+
+
 def release_course(root: Path) -> Path:
-    """A course copy at ``root`` after ``python -m course.release`` (sources executed and
-    kept in ``root/executed``)."""
-    copy_course(root)
-    result = run([sys.executable, "-m", "course.release", "--root", str(root),
-                  "--keep-executed", str(root / "executed")], cwd=REPO, check=False)
+    """A fresh checkout at ``root`` after the README's first command, ``make release``
+    (sources executed and kept in ``root/executed``), with this test run's virtual
+    environment (``make`` is told it is up to date, so it installs nothing)."""
+    checkout(root)
+    venv = Path(sys.executable).parent.parent
+    result = run(["make", "-C", str(root), "--no-print-directory", f"VENV={venv}",
+                  "-o", f"{venv}/.installed", "release",
+                  f"RELEASE_ARGS=--keep-executed {root / 'executed'}"], cwd=root, check=False)
     if result.returncode != 0:
         pytest.fail(f"make release failed:\n{result.stdout}\n{result.stderr}")
     (root / "release.log").write_text(result.stdout)
@@ -90,5 +106,5 @@ def release_course(root: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def released_course(computed_once) -> Path:
-    """A course copy after ``python -m course.release`` (sources executed and kept)."""
+    """A fresh checkout after ``make release`` (sources executed and kept)."""
     return computed_once("released_course", release_course)[0]

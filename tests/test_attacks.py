@@ -1,12 +1,14 @@
 """Hostile submissions through real ``nbgrader autograde`` and ``generate_feedback``.
 
 One autograde run grades the class of tests/sandbox/attack_class.py (an intruder, a
-cheater, a patcher, a crasher and a correct student) in a copy of the released course, in
-the sandboxed kernel; every test reads what that run left.  For every student: the points
-it earned, a reason in the notebook for each cell that scored 0, the other students
-untouched, the run complete (exit 0), the gradebook intact, no hidden-test source in the
-feedback.  The infinite loops (which cost a cell timeout each) are graded in a second,
-slow run.
+cheater, a patcher, a crasher, a shadower and a correct student) in a copy of the released
+course, with the course's nbgrader_config.py (the grading engine: student code in
+sandboxed student processes, verdicts in nbgrader's process); every test reads what that
+run left.  For every student: the points it earned, exactly those of ``make grade`` on the
+same seeds (tests/test_attacks_grader.py grades the same class), a reason in the notebook
+for each cell that scored 0, the other students untouched, the run complete (exit 0), the
+gradebook intact, no hidden-test source in the feedback.  The infinite loops (which cost a
+check timeout each) are graded in a second, slow run.
 """
 
 from __future__ import annotations
@@ -28,12 +30,14 @@ import pytest
 from nbgrader.api import Gradebook
 
 from tests.conftest import REPO
-from tests.sandbox.attack_class import (ASSIGNMENT, LOOPER, ZERO, Listener, build,
-                                        hidden_lines, students)
+from tests.engine_agreement import disagreements
+from tests.sandbox.attack_class import (ASSIGNMENT, LOOPER, SECOND_NOTEBOOK, SEEDS, SHADOW,
+                                        ZERO, Listener, build, hidden_lines, students)
 from tests.submissions import source_notebook
+from tests.test_attacks_grader import grade_class as grade_with_make_grade
 
 A = ASSIGNMENT
-LOOP_TIMEOUT = 40  # seconds per cell in the slow run: each infinite loop costs about this
+LOOP_TIMEOUT = 20  # seconds per check in the slow run: each infinite loop costs about this
 
 
 def run_nbgrader(root: Path, *args, timeout=1800) -> subprocess.CompletedProcess:
@@ -53,16 +57,23 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def grade_class(released_course, folder: Path, specs_of, extra=()) -> SimpleNamespace:
-    """Copy the released course to ``folder``, submit the class, autograde it and
-    generate its feedback; what happened (picklable)."""
+def grade_class(released_course, folder: Path, specs_of, extra=(),
+                timeout_s: float | None = None) -> SimpleNamespace:
+    """Copy the released course to ``folder``, submit the class, autograde it (with
+    ``timeout_s`` per check and cell, when given) and generate its feedback; what
+    happened (picklable)."""
     root = folder / "course"
     shutil.copytree(released_course, root, ignore=shutil.ignore_patterns("executed"))
+    if timeout_s:
+        pyproject = root / "pyproject.toml"
+        pyproject.write_text(re.sub(r"(?m)^(check|cell)_timeout_s = \d+",
+                                    rf"\1_timeout_s = {int(timeout_s)}", pyproject.read_text()))
     listener = Listener()
     specs = specs_of(root, listener.port)
     build(root / "submitted", specs)
     before = {p: digest(p) for p in (root / "submitted").rglob("*.ipynb")}
-    result = run_nbgrader(root, "autograde", A, "--force", *extra)
+    result = run_nbgrader(root, "autograde", A, "--force", f"--EngineExecute.seeds={SEEDS}",
+                          *extra)
     connected = listener.reached()
     feedback = run_nbgrader(root, "generate_feedback", A, "--force")
     return SimpleNamespace(root=root, result=result, feedback=feedback, students=list(specs),
@@ -85,9 +96,15 @@ def graded(released_course, computed_once):
 
 
 @pytest.fixture(scope="module")
+def graded_by_make_grade(computed_once):
+    """The same class through ``make grade``'s command (tests/test_attacks_grader.py)."""
+    return computed_once("grader_attacks", grade_with_make_grade)[0]
+
+
+@pytest.fixture(scope="module")
 def looped(released_course, computed_once):
     return computed_once("autograde_loops", lambda folder: grade_class(
-        released_course, folder, _looper_class, extra=(f"--Execute.timeout={LOOP_TIMEOUT}",)))[0]
+        released_course, folder, _looper_class, timeout_s=LOOP_TIMEOUT))[0]
 
 
 def scores(root: Path, student: str) -> dict:
@@ -112,11 +129,6 @@ def errors_by_cell(nb) -> dict:
     return found
 
 
-def stdout_of(nb) -> str:
-    return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
-                   if o.output_type == "stream")
-
-
 def check_scores(run, student, zero):
     got = scores(run.root, student)
     assert got, f"{student}: not graded\n{run.log}"
@@ -138,35 +150,53 @@ def test_autograde_completes_and_reports_success(graded):
     assert graded.feedback.returncode == 0, graded.feedback.stderr[-3000:]
 
 
-@pytest.mark.parametrize("student", sorted(ZERO["autograde"].keys() - {"looper"}))
+def student_output(run, student: str) -> str:
+    """What the student's code printed while graded (kept beside the autograded notebook)."""
+    return (run.root / "autograded" / student / A / "student_output.txt").read_text()
+
+
+@pytest.mark.parametrize("student", sorted(ZERO.keys() - {"looper"}))
 def test_each_student_gets_the_points_it_earned(graded, student):
-    check_scores(graded, student, ZERO["autograde"][student])
+    check_scores(graded, student, ZERO[student])
+
+
+def test_the_same_points_and_messages_as_make_grade(graded, graded_by_make_grade):
+    csv_path = graded_by_make_grade.root / "grades" / f"{A}.csv"
+    assert not disagreements(graded.root, A, csv_path)
 
 
 def test_reasons_name_the_cause(graded):
     cheater = errors_by_cell(autograded(graded.root, "b_cheater"))
-    assert all(ename == "CheckFailure" for cell in ZERO["autograde"]["b_cheater"]
-               for ename, _ in cheater[cell][-1:]), cheater
+    assert all(ename == "CheckFailed" for cell in ZERO["b_cheater"]
+               for ename, _ in cheater[cell]), cheater
+    assert "test_early_stopping failed" in cheater["patient_early_stopping_tests"][0][1]
     patcher = errors_by_cell(autograded(graded.root, "c_patcher"))
-    for cell in ("train_eval_tests", "model_dropout_tests"):  # correct code, patched torch
-        (ename, evalue), = patcher[cell][-1:]
-        assert ename == "IntegrityError" and "torch.allclose was replaced" in evalue
-    assert "builtins.isinstance was replaced" in patcher["model_dropout_tests"][-1][1]
+    assert set(patcher) == ZERO["c_patcher"], patcher  # patched torch: only its data counts
+    assert "test_dropout failed" in patcher["dropout_tests"][0][1]
     crasher = errors_by_cell(autograded(graded.root, "d_crasher"))
-    for cell in ZERO["autograde"]["d_crasher"]:
-        assert crasher[cell][-1][0] == "DeadKernelError"
-    assert "the course's own checker" in stdout_of(autograded(graded.root, "b_cheater"))
+    for cell in ZERO["d_crasher"]:
+        (ename, evalue), = crasher[cell]
+        assert ename == "GradingError" and "died" in evalue, crasher[cell]
+    assert "Passed!" in student_output(graded, "b_cheater")  # printed, and worth nothing
 
 
 def test_every_attack_on_the_machine_was_blocked(graded):
-    lines = [line for line in stdout_of(autograded(graded.root, "a_intruder")).splitlines()
-             if line.startswith("ATTACK")]
-    assert len(lines) == 14, lines
+    log = student_output(graded, "a_intruder")
+    lines = [line for line in log.splitlines() if line.startswith("ATTACK")]
+    assert len(lines) == 14, log[-3000:]
     assert all(": blocked (" in line for line in lines), lines
-    forked = int(re.search(r"forked (\d+) processes", stdout_of(
-        autograded(graded.root, "a_intruder"))).group(1))
-    assert forked <= 256
-    assert not graded.connected, "a sandboxed kernel reached the host's loopback"
+    assert int(re.search(r"forked (\d+) processes", log).group(1)) <= 256
+    assert not graded.connected, "a student process reached the host's loopback"
+
+
+def test_files_handed_in_beside_the_notebook_are_never_imported(graded):
+    assert SHADOW not in student_output(graded, "e_shadower")
+    assert SHADOW not in graded.log
+    kept = sorted(p.name for p in (graded.root / "autograded" / "e_shadower" / A).iterdir())
+    assert kept == sorted([f"{A}.ipynb", "student_output.txt"]), kept
+    assert (graded.root / "submitted" / "e_shadower" / A / SECOND_NOTEBOOK).is_file()
+    (ename, evalue), = errors_by_cell(autograded(graded.root, "e_shadower"))["dropout_tests"]
+    assert ename == "CheckFailed" and "test_dropout failed" in evalue
 
 
 def test_other_students_files_and_the_gradebook_are_intact(graded):
@@ -214,7 +244,8 @@ def test_feedback_has_the_messages_but_no_hidden_test_source(graded):
 def test_infinite_loops_cost_their_cells_only(looped):
     assert looped.result.returncode == 0, looped.log
     check_scores(looped, "correct", set())
-    check_scores(looped, "looper", ZERO["autograde"]["looper"])
+    check_scores(looped, "looper", ZERO["looper"])
     reasons = errors_by_cell(autograded(looped.root, "looper"))
-    assert "KeyboardInterrupt" in {e for e, _ in reasons["gradient_descent_l1_tests"]}
-    assert reasons["patient_early_stopping_tests"][-1][0] == "CellTimeoutError"
+    for cell in ZERO["looper"]:
+        (ename, evalue), = reasons[cell]
+        assert ename == "CheckTimeout" and f"within {LOOP_TIMEOUT} s" in evalue, reasons

@@ -3,8 +3,8 @@
 The class of tests/sandbox/attack_class.py is graded once by the real command
 (``python -m pytest grader_tests --submissions ... --device cpu``) in a scratch folder that
 also holds a copy of the solutions and a gradebook, as a course directory would; every
-test reads what that run wrote.  Seeds are fixed (and differ from the notebook's hidden
-ones) so that no message can quote a hidden-test line by chance.
+test reads what that run wrote.  Seeds are fixed (``attack_class.SEEDS``, also used by
+tests/test_attacks.py's nbgrader run, which must give the same grades).
 """
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ import pytest
 from course.reports import read_csv
 from tests.conftest import REPO
 from tests.grading.grader_cli import output, run_grader
-from tests.sandbox.attack_class import (ASSIGNMENT, ZERO, Listener, build, hidden_lines,
-                                        students)
+from tests.sandbox.attack_class import (ASSIGNMENT, SEEDS, SHADOW, ZERO, Listener, build,
+                                        hidden_lines, students)
 from tests.submissions import source_notebook
 
 A = ASSIGNMENT
-SEEDS = "0,424242,777777"
 
 
 def digest(path) -> str:
@@ -47,7 +46,7 @@ def grade_class(root):
     before = {p: digest(p) for p in [*(root / "submitted").rglob("*.ipynb"),
                                      root / "gradebook.db"]}
     result = run_grader("--submissions", root / "submitted", "--assignment", A,
-                        "--device", "cpu", "--grades-dir", root / "grades", "--seeds", SEEDS,
+                        "--device", "cpu", "--grades-dir", root / "grades", "--seeds", ",".join(map(str, SEEDS)),
                         timeout=1800, cpu_only=True)
     connected = listener.reached()
     csv_path = root / "grades" / f"{A}.csv"
@@ -62,12 +61,12 @@ def test_grading_completes_with_exit_status_0(graded):
     assert graded.result.returncode == 0, graded.text
 
 
-@pytest.mark.parametrize("student", sorted(ZERO["grader"].keys() - {"looper"}))
+@pytest.mark.parametrize("student", sorted(ZERO.keys() - {"looper"}))
 def test_each_student_gets_the_points_it_earned(graded, student):
     rows = {check: row for (who, check), row in graded.by_key.items() if who == student}
     assert rows, graded.text
     zero = {check for check, row in rows.items() if float(row["points"]) == 0}
-    assert zero == ZERO["grader"][student], {c: rows[c]["message"][:200] for c in zero}
+    assert zero == ZERO[student], {c: rows[c]["message"][:200] for c in zero}
     for check in zero:
         assert rows[check]["status"] in ("failed", "error", "timeout")
         assert rows[check]["message"].strip(), (student, check)
@@ -77,7 +76,7 @@ def test_each_student_gets_the_points_it_earned(graded, student):
 
 
 def test_a_crash_is_an_error_of_that_check(graded):
-    for check in ZERO["grader"]["d_crasher"]:
+    for check in ZERO["d_crasher"]:
         row = graded.by_key[("d_crasher", check)]
         assert row["status"] == "error" and "died" in row["message"], row
 
@@ -89,6 +88,13 @@ def test_every_attack_on_the_machine_was_blocked(graded):
     assert all(": blocked (" in line for line in lines), lines
     assert int(re.search(r"forked (\d+) processes", log).group(1)) <= 256
     assert not graded.connected, "a student process reached the host's loopback"
+
+
+def test_files_handed_in_beside_the_notebook_are_never_imported(graded):
+    log = (graded.root / "grades" / A / "e_shadower" / "student_output.txt").read_text()
+    assert SHADOW not in log and SHADOW not in graded.text, log[-2000:]
+    row = graded.by_key[("e_shadower", "dropout_tests")]
+    assert row["status"] == "failed" and "test_dropout failed" in row["message"], row
 
 
 def test_the_course_files_are_intact(graded):

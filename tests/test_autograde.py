@@ -2,17 +2,22 @@
 
 One autograde run grades four students (built from the solved source notebook at test time
 by tests/submissions.py); each test then reads that student's scores from the gradebook.
+``make grade``'s command grades the same class on the same seeds: the same points per check
+and the same messages (one engine, two front ends).
 """
 
 from __future__ import annotations
 
-import csv
 import shutil
 
+import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+from course.grading import draw_seeds
+from course.notebooks import cell_kind
 from tests.conftest import nbgrader
+from tests.engine_agreement import disagreements
 from tests.grading.grader_cli import output, run_grader
 from tests.submissions import WRONG_DROPOUT, WRONG_MSE, make_submission, write_submission
 
@@ -40,8 +45,10 @@ def autograded(released_course, tmp_path_factory):
     for student, (spec, _) in CLASS.items():
         write_submission(root / "submitted", student, ASSIGNMENT,
                          make_submission(ASSIGNMENT, **spec))
-    result = nbgrader("autograde", ASSIGNMENT, "--force", cwd=root)
-    return root, result
+    seeds = draw_seeds(2)
+    result = nbgrader("autograde", ASSIGNMENT, "--force", f"--EngineExecute.seeds={seeds}",
+                      cwd=root)
+    return root, result, seeds
 
 
 def scores(root, student):
@@ -55,7 +62,7 @@ def scores(root, student):
 
 @pytest.mark.parametrize("student", sorted(CLASS))
 def test_autograde_scores_exactly_the_wrong_cells_zero(autograded, student):
-    root, _ = autograded
+    root, _, _ = autograded
     _, expected_zero = CLASS[student]
     got = scores(root, student)
     assert got, f"{student}: no autograded cells in the gradebook"
@@ -66,14 +73,14 @@ def test_autograde_scores_exactly_the_wrong_cells_zero(autograded, student):
 
 
 def test_deleted_test_cell_is_restored_and_graded(autograded):
-    root, _ = autograded
+    root, _, _ = autograded
     assert "dropout_tests" in scores(root, "deleted_test")
     autograded_nb = root / "autograded" / "deleted_test" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     assert "test_dropout(Dropout)" in autograded_nb.read_text()
 
 
 def test_export_and_feedback_work_after_autograde(autograded):
-    root, _ = autograded
+    root, _, _ = autograded
     nbgrader("export", cwd=root)
     grades_csv = (root / "grades.csv").read_text()
     assert "few_wrong" in grades_csv and ASSIGNMENT in grades_csv
@@ -82,16 +89,82 @@ def test_export_and_feedback_work_after_autograde(autograded):
     assert feedback.exists()
 
 
-def test_grader_tests_totals_equal_nbgrader_autograde(autograded, tmp_path):
-    """The authoritative grader and nbgrader agree on every student's autograded total."""
-    root, _ = autograded
+def test_make_grade_gives_the_same_points_and_messages(autograded, tmp_path):
+    """make grade's command on the same class and seeds: every check's points and message
+    equal what nbgrader autograde stored."""
+    root, _, seeds = autograded
     result = run_grader("--submissions", root / "submitted", "--assignment", ASSIGNMENT,
-                        "--device", "cpu", "--grades-dir", tmp_path)
+                        "--device", "cpu", "--grades-dir", tmp_path,
+                        "--seeds", ",".join(map(str, seeds)))
     assert result.returncode == 0, output(result)
-    totals = {}
-    with open(tmp_path / f"{ASSIGNMENT}.csv", newline="") as f:
-        for row in csv.DictReader(f):
-            totals[row["student_id"]] = totals.get(row["student_id"], 0) + float(row["points"])
-    for student in CLASS:
-        nbgrader_total = sum(score for score, _ in scores(root, student).values())
-        assert totals[student] == pytest.approx(nbgrader_total), student
+    assert not disagreements(root, ASSIGNMENT, tmp_path / f"{ASSIGNMENT}.csv")
+
+
+def test_the_run_is_recorded_in_the_autograded_notebook(autograded):
+    root, _, seeds = autograded
+    path = root / "autograded" / "correct" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    record = nbformat.read(str(path), 4).metadata["course_grading"]
+    assert record["seeds"] == seeds and record["device"] == "cpu"
+    assert record["demo_cells"] == "skip"
+
+
+def quick(nb):
+    """The notebook with its training runs dropped (the other demo cells kept)."""
+    nb.cells = [c for c in nb.cells
+                if cell_kind(c) != "demo" or "gradient_descent" not in c.source]
+    return nb
+
+
+def test_demo_cells_run_in_the_kernel_when_asked_and_change_no_grade(autograded, tmp_path):
+    """demo_cells = "run": the kernel runs the demo cells (their outputs are in the
+    autograded notebook), the test cells still show the engine's verdicts, and the points
+    are those of the default "skip"."""
+    root, _, seeds = autograded
+    course = tmp_path / "course"
+    shutil.copytree(root, course, ignore=shutil.ignore_patterns("autograded", "feedback",
+                                                                 "submitted"))
+    for student in ("correct", "few_wrong"):
+        spec, _ = CLASS[student]
+        write_submission(course / "submitted", student, ASSIGNMENT,
+                         quick(make_submission(ASSIGNMENT, **spec)))
+    nbgrader("autograde", ASSIGNMENT, "--force", f"--EngineExecute.seeds={seeds}",
+             "--EngineExecute.demo_cells=run", cwd=course)
+    for student in ("correct", "few_wrong"):
+        assert scores(course, student) == scores(root, student), student
+    path = course / "autograded" / "few_wrong" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    nb = nbformat.read(str(path), 4)
+    printed = "".join(o.get("text", "") for c in nb.cells if cell_kind(c) == "demo"
+                      for o in c.outputs)
+    assert "training mode:" in printed  # the Dropout demo cell ran in the kernel
+    failed = [o for c in nb.cells if cell_kind(c) == "test" for o in c.outputs
+              if o.output_type == "error"]
+    assert {o.ename for o in failed} == {"CheckFailed"} and len(failed) == 2
+    assert nb.metadata["course_grading"]["demo_cells"] == "run"
+
+
+def test_unreadable_submissions_get_a_reason_and_cost_nobody_else(autograded, tmp_path):
+    """Not JSON, an empty file, a folder without the notebook, a notebook that is a link to
+    the solutions: each is a reason in nbgrader's log or a zero in the gradebook; the
+    correct student beside them gets full marks."""
+    root, _, seeds = autograded
+    course = tmp_path / "course"
+    shutil.copytree(root, course, ignore=shutil.ignore_patterns("autograded", "feedback",
+                                                                 "submitted"))
+    write_submission(course / "submitted", "correct", ASSIGNMENT,
+                     quick(make_submission(ASSIGNMENT)))
+    write_submission(course / "submitted", "not_json", ASSIGNMENT, b"my homework, as text")
+    write_submission(course / "submitted", "empty", ASSIGNMENT, b"")
+    (course / "submitted" / "no_notebook" / ASSIGNMENT).mkdir(parents=True)
+    (course / "submitted" / "no_notebook" / ASSIGNMENT / "answers.py").write_text("x = 1\n")
+    linked = course / "submitted" / "linker" / ASSIGNMENT
+    linked.mkdir(parents=True)
+    (linked / f"{ASSIGNMENT}.ipynb").symlink_to(
+        course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    result = nbgrader("autograde", ASSIGNMENT, f"--EngineExecute.seeds={seeds}", cwd=course,
+                      check=False)
+    log = result.stdout + result.stderr
+    assert all(score == top for score, top in scores(course, "correct").values()), log
+    for student in ("not_json", "empty"):
+        assert f"submitted/{student}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb" in log, log[-3000:]
+    assert "No submitted file" in log and "no_notebook" in log
+    assert sum(score or 0 for score, _ in scores(course, "linker").values()) == 0

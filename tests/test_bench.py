@@ -16,7 +16,9 @@ def test_bench_grades_a_tiny_class_and_compares_the_paths(tmp_path):
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     assert "make grade WORKERS=1" in out and "make grade WORKERS=2" in out, out
-    assert ("all 2 students agree between make grade W=1 #1, make grade W=2 #1, "
-            "make grade W=2 #2, make grade W=1 #2") in out, out  # rounds alternate
+    assert ("all 2 students agree between engine nbgrader, parallel nbgrader, "
+            "make grade W=1 #1, make grade W=2 #1, make grade W=2 #2, make grade W=1 #2"
+            ) in out, out  # rounds alternate
+    assert "nbgrader autograde (engine)" in out and "make autograde WORKERS=2" in out, out
     assert "the best of 2 rounds" in out and "round by round" in out, out
     assert "this machine's ceiling now" in out and "target: 2 workers" in out, out

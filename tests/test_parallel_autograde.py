@@ -25,6 +25,7 @@ from tests.submissions import WRONG_DROPOUT, WRONG_MSE, make_submission, write_s
 
 ASSIGNMENT = "hw4_pytorch_regularization"
 COURSE_ID = "dl-course"
+SEEDS = "0,1357,2468"  # the same for both runs: identical gradebooks, messages included
 
 CLASS = {  # student -> (patches, test cells that must score 0)
     "correct": ({}, set()),
@@ -48,7 +49,8 @@ def autograde_twice(folder, released_course):
         shutil.copytree(released_course, root, ignore=shutil.ignore_patterns("executed"))
         write_class(root)
         result = run([sys.executable, "-m", "course.parallel_autograde", ASSIGNMENT,
-                      "--workers", str(workers), "--root", str(root)], cwd=REPO, check=False)
+                      "--workers", str(workers), "--root", str(root), "--seeds", SEEDS],
+                     cwd=REPO, check=False)
         table = gradebook_scores(f"sqlite:///{root / 'gradebook.db'}", ASSIGNMENT, COURSE_ID)
         runs[workers] = (root, SimpleNamespace(returncode=result.returncode,
                                                stdout=result.stdout, stderr=result.stderr),
@@ -74,6 +76,13 @@ def test_both_runs_grade_every_student(graded):
 
 def test_one_and_two_workers_give_identical_gradebooks(graded):
     assert graded[1][2] == graded[2][2]
+
+
+def test_the_run_says_its_seeds_and_grades_with_the_engine_first(graded):
+    _, result, _ = graded[2]
+    assert f"reproduce with --seeds {SEEDS}" in result.stdout
+    assert "grading hw4_pytorch_regularization on cpu with seeds [0, 1357, 2468]" \
+        in result.stderr
 
 
 @pytest.mark.parametrize("student", sorted(CLASS))

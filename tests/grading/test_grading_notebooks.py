@@ -134,6 +134,16 @@ def test_load_notebook_errors(tmp_path, content, words):
         load_notebook(path)
 
 
+def test_a_notebook_that_is_a_link_is_refused(tmp_path):
+    """A submitted ``hw.ipynb -> /course/source/hw/hw.ipynb`` would hand in the solutions."""
+    solved = tmp_path / "solutions.ipynb"
+    solved.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4,
+                                  "nbformat_minor": 5}))
+    (tmp_path / "hw.ipynb").symlink_to(solved)
+    with pytest.raises(NotebookError, match="symbolic link"):
+        load_notebook(tmp_path / "hw.ipynb")
+
+
 def test_load_notebook_reads_v4(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [code(solution=True)]

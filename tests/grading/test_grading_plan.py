@@ -5,7 +5,7 @@ import copy
 import nbformat
 import pytest
 
-from course.config import GradingConfig, load_grading_config
+from course.config import load_grading_config
 from course.notebooks import Literal, Name, NotebookError
 from course.plan import build_steps, load_assignment, plain_kwargs
 from tests.grading.toy_course import FACADE, NAME, write_toy_source
@@ -98,14 +98,28 @@ def test_source_notebook_errors(tmp_path):
     write_toy_source(tmp_path)
     path = tmp_path / NAME / f"{NAME}.ipynb"
     nb = nbformat.read(str(path), 4)
-    nb.cells[4].source = "test_double(double)\nprint('two statements')"
+    nb.cells[4].source = "test_double(double"
     nbformat.write(nb, str(path))
-    with pytest.raises(NotebookError, match="double_tests.*exactly one"):
+    with pytest.raises(NotebookError, match="double_tests.*not valid Python"):
         load_assignment(NAME, tmp_path)
 
 
+def test_a_test_cell_that_is_not_a_checker_call_keeps_nbgraders_meaning(tmp_path):
+    """Its whole source (hidden tests too) runs as a code step; no probe is made."""
+    write_toy_source(tmp_path)
+    path = tmp_path / NAME / f"{NAME}.ipynb"
+    nb = nbformat.read(str(path), 4)
+    nb.cells[4].source = ("assert double(2) == 4\n### BEGIN HIDDEN TESTS\n"
+                          "assert double(-3) == -6\n### END HIDDEN TESTS")
+    nbformat.write(nb, str(path))
+    check = load_assignment(NAME, tmp_path).check("double_tests")
+    assert check.checker is None and "double(-3)" in check.source
+    assert check.call_text() == "cell double_tests runs without error"
+
+
 def test_grading_config_from_pyproject(tmp_path):
-    assert load_grading_config(tmp_path / "missing.toml") == GradingConfig()
+    with pytest.raises(ValueError, match="missing.toml not found"):
+        load_grading_config(tmp_path / "missing.toml")
     repo = load_grading_config()
     assert repo.device == "auto" and repo.fresh_seeds >= 1 and repo.memory_limit_mb >= 1024
     good = tmp_path / "pyproject.toml"

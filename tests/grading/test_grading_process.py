@@ -162,6 +162,29 @@ def test_missing_solution_cell_names_the_cell(tmp_path):
     assert grade.points == 5
 
 
+def test_a_plain_test_cell_passes_when_it_runs_without_error(tmp_path):
+    """nbgrader's meaning for a test cell that is not a checker call: the source's code,
+    hidden lines included, runs after the student's cells; an error costs its points."""
+    import nbformat
+
+    write_toy_source(tmp_path / "source")
+    path = tmp_path / "source" / NAME / f"{NAME}.ipynb"
+    nb = nbformat.read(str(path), 4)
+    nb.cells[4].source = ("assert double(2) == 4\n### BEGIN HIDDEN TESTS\n"
+                          "assert double(-3) == -6\n### END HIDDEN TESTS")
+    nbformat.write(nb, str(path))
+    assignment = load_assignment(NAME, tmp_path / "source", facade=FACADE)
+    grader = Grader(assignment, LIMITS, "cpu", [0], sys_path=[TOY_PATH])
+    for student, patches, status in (("right", {}, "passed"),
+                                     ("wrong", {"double": fn("double", "return x + 2")},
+                                      "failed")):
+        nb = make_submission(NAME, replace=patches, source_root=tmp_path / "source")
+        grade = grader.grade(student, write_submission(tmp_path / "sub", student, NAME, nb))
+        row = next(r for r in grade.results if r.check == "double_tests")
+        assert row.status == status, row
+    assert "AssertionError" in row.message and "double(-3)" in row.message
+
+
 def grade_one(tmp_path, config, patches=None):
     write_toy_source(tmp_path / "source")
     assignment = load_assignment(NAME, tmp_path / "source", facade=FACADE)

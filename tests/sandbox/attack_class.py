@@ -17,22 +17,31 @@ cells (training runs, plots) are dropped, as a student may, to keep grading fast
 * ``c_patcher`` patches ``torch.allclose``, ``torch.Tensor.__eq__`` and
   ``builtins.isinstance`` (the latter two in a way that keeps the kernel working).
 * ``d_crasher`` segfaults (ctypes) in one function and ``os._exit(0)``s in another.
+* ``e_shadower`` hands in, beside a notebook with a wrong Dropout, files that would shadow
+  the course if anything imported them (:data:`SHADOW_FILES`: a ``support/`` package whose
+  checkers always pass, ``torch/``, ``course/``, ``sitecustomize.py``, ``usercustomize.py``,
+  a ``.pth`` file, a second notebook with the solutions, a link to the source notebook).
 * ``correct`` is the control: full marks whatever the others did.
 * ``looper`` (slow, graded on its own): an infinite loop, and one that ignores interrupts.
 
-``ZERO[path][student]``: the test cells / checks that must score 0 (all others: full).
+``ZERO[student]``: the test cells / checks that must score 0 (all others: full), the same on
+both grading commands (one engine).  ``SEEDS``: the seeds both commands grade with.
 """
 
 from __future__ import annotations
 
 import socket
 import textwrap
+from pathlib import Path
 
 from course.notebooks import cell_kind, grade_id
 from tests.submissions import WRONG_DROPOUT, make_submission, solution_of, write_submission
 
 ASSIGNMENT = "hw4_pytorch_regularization"
 A = ASSIGNMENT
+# Fixed, and not the notebook's hidden ones, so that no message quotes a hidden-test line
+SEEDS = [0, 424242, 777777]
+SHADOW = "SHADOW"  # what each shadowing file prints or raises when imported
 
 
 class Listener:
@@ -229,6 +238,7 @@ def students(root, repo, port) -> dict:
             "gradient_descent_train_eval": with_first_line(
                 "gradient_descent_train_eval", "import os; os._exit(0)"),
         }),
+        "e_shadower": dict(replace={"dropout": WRONG_DROPOUT}, shadow=True),
         "correct": {},
     }
 
@@ -243,24 +253,42 @@ LOOPER = {
     "correct": {},
 }
 
+_ALWAYS_PASS = f'''print("{SHADOW}: the handed-in support package was imported")
+
+
+def __getattr__(name):
+    def always_pass(*args, **kwargs):
+        print(name, "passed")
+    return always_pass
+
+
+CHECKS = {{}}
+'''
+SHADOW_FILES = {
+    "support/__init__.py": _ALWAYS_PASS,
+    f"support/{A}.py": _ALWAYS_PASS,
+    "support/checking.py": _ALWAYS_PASS,
+    "torch/__init__.py": f'raise ImportError("{SHADOW}: the handed-in torch was imported")\n',
+    "course/__init__.py": f'raise ImportError("{SHADOW}: the handed-in course was imported")\n',
+    "course/grading.py": f'raise ImportError("{SHADOW}: handed-in course.grading")\n',
+    "sitecustomize.py": f'print("{SHADOW}: sitecustomize ran")\n'
+                        "import torch\ntorch.allclose = lambda *a, **k: True\n",
+    "usercustomize.py": f'print("{SHADOW}: usercustomize ran")\n',
+    "evil.pth": f'import sys; print("{SHADOW}: a .pth file ran", file=sys.stderr)\n',
+}
+SHADOW_LINKS = {"notes.txt": f"../../../source/{A}/{A}.ipynb"}
+SECOND_NOTEBOOK = f"{A} (1).ipynb"  # a copy with the solutions, beside the graded one
+
 CHEATER_ZERO = {"train_eval_tests", "early_stopping_tests", "model_normal_tests",
                 "patient_early_stopping_tests", "gradient_descent_l1_tests",
                 "model_kaiming_tests"}
 ZERO = {
-    "autograde": {
-        "a_intruder": set(), "correct": set(), "b_cheater": CHEATER_ZERO,
-        "c_patcher": {"gradient_descent_l1_tests", "dropout_tests", "train_eval_tests",
-                      "model_dropout_tests"},
-        "d_crasher": {"early_stopping_tests", "train_eval_tests"},
-        "looper": {"gradient_descent_l1_tests", "patient_early_stopping_tests"},
-    },
-    "grader": {
-        "a_intruder": set(), "correct": set(), "b_cheater": CHEATER_ZERO,
-        # the patches are in the student's process only: the grader's verdicts judge data
-        "c_patcher": {"gradient_descent_l1_tests", "dropout_tests"},
-        "d_crasher": {"early_stopping_tests", "train_eval_tests"},
-        "looper": {"gradient_descent_l1_tests", "patient_early_stopping_tests"},
-    },
+    "a_intruder": set(), "correct": set(), "b_cheater": CHEATER_ZERO,
+    # the patches are in the student's process only: the verdicts judge its data
+    "c_patcher": {"gradient_descent_l1_tests", "dropout_tests"},
+    "d_crasher": {"early_stopping_tests", "train_eval_tests"},
+    "e_shadower": {"dropout_tests"},
+    "looper": {"gradient_descent_l1_tests", "patient_early_stopping_tests"},
 }
 
 
@@ -275,6 +303,8 @@ def build(submitted, specs: dict) -> None:
     for student, spec in specs.items():
         spec = dict(spec)
         kernel, strip = spec.pop("kernel", None), spec.pop("strip_metadata", ())
+        if spec.pop("shadow", False):
+            hand_in_shadows(Path(submitted) / student / A)
         nb = lean(make_submission(A, **spec))
         for cell in nb.cells:
             if grade_id(cell) in strip:
@@ -284,6 +314,17 @@ def build(submitted, specs: dict) -> None:
             nb.metadata["kernelspec"] = {"name": kernel, "display_name": kernel,
                                          "language": "python"}
         write_submission(submitted, student, A, nb)
+
+
+def hand_in_shadows(folder: Path) -> None:
+    """Put :data:`SHADOW_FILES`, the links and a solved second notebook in ``folder``."""
+    for name, text in SHADOW_FILES.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    for name, target in SHADOW_LINKS.items():
+        (folder / name).symlink_to(target)
+    write_submission(folder.parent.parent, folder.parent.name, A, make_submission(A))
+    (folder / f"{A}.ipynb").rename(folder / SECOND_NOTEBOOK)
 
 
 def hidden_lines(source_nb) -> list[str]:
