@@ -2,13 +2,23 @@
 #   make release                 source/ -> release/ (executes every source notebook first)
 #   make test                    the whole test suite
 #   make autograde ASSIGNMENT=a  nbgrader autograde of submitted/*/a  -> autograded/
+#                                (the class graded first by the engine's warm workers)
 #                                (WORKERS=n students at a time; default: one per core)
 #   make grade ASSIGNMENT=a      grader_tests on submitted/*/a       -> grades/
 #                                (WORKERS=n warm workers, default one per core;
-#                                 SCHEDULER=tcp://host:8786 grades on a Dask cluster)
+#                                 SCHEDULER=tls://host:8786 TLS_CA=ca.pem TLS_CERT=node.pem
+#                                 TLS_KEY=node-key.pem grades on a Dask cluster;
+#                                 STUDENTS=alice,bob regrades them, keeping the others)
+#   make gradescope ASSIGNMENT=a the Gradescope autograder  -> gradescope/a-autograder.zip
+#                                (VISIBILITY=after_published: when hidden cases are shown)
+#   make export ASSIGNMENT=a     one row per student, and a Canvas import -> grades/
+#                                (ROSTER=roster.csv maps nbgrader ids to LMS ids)
 #   make bench-checkers          each checker's time on this CPU
-#   make bench                   grading speed: stock nbgrader vs make grade (BENCH_N=20)
+#   make bench                   grading speed: nbgrader's old kernel path vs the grading
+#                                engine (nbgrader autograde, make autograde, make grade; BENCH_N=20)
 #   make feedback ASSIGNMENT=a   nbgrader generate_feedback            -> feedback/
+#   make similarity ASSIGNMENT=a students' solution cells compared pairwise -> similarity/
+#                                (flags similar pairs for a TA to read; SIMILARITY_ARGS=--top 20)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -22,12 +32,22 @@ SUBMISSIONS ?= submitted
 PYTEST_WORKERS ?= 2
 WORKERS ?=
 SCHEDULER ?=
+TLS_CA ?=
+TLS_CERT ?=
+TLS_KEY ?=
+SIMILARITY_ARGS ?=
 GRADE_ARGS ?=
+STUDENTS ?=
+VISIBILITY ?=
+ROSTER ?=
+EXPORT_ARGS ?=
+RELEASE_ARGS ?=
 BENCH_N ?= 20
 # The sandboxed kernel nbgrader autograde runs student code in (course/sandbox_kernel.py).
 KERNELSPEC := $(VENV)/share/jupyter/kernels/course-sandbox/kernel.json
 
-.PHONY: venv sandbox release test autograde grade feedback bench bench-checkers clean
+.PHONY: venv sandbox release test autograde grade feedback similarity bench bench-checkers \
+	clean gradescope export
 
 venv: $(STAMP) $(KERNELSPEC) sandbox
 
@@ -53,8 +73,10 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-release: $(STAMP)
-	$(BIN)/python -m course.release
+# venv, not just the packages: plain `nbgrader autograde` right after `make release` needs the
+# sandboxed kernel's kernelspec (demo_cells = "run") and bubblewrap.
+release: venv
+	$(BIN)/python -m course.release $(RELEASE_ARGS)
 
 test: venv
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --junitxml=test-results.xml
@@ -68,7 +90,15 @@ autograde: venv
 
 grade: venv
 	@$(BIN)/python -m course.sandbox --check
-	$(BIN)/python -m pytest grader_tests --submissions $(SUBMISSIONS) --assignment $(ASSIGNMENT) --device $(DEVICE) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(GRADE_ARGS)
+	$(BIN)/python -m pytest grader_tests --submissions $(SUBMISSIONS) --assignment $(ASSIGNMENT) --device $(DEVICE) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(TLS_CA),--tls-ca-file $(TLS_CA)) $(if $(TLS_CERT),--tls-cert $(TLS_CERT)) $(if $(TLS_KEY),--tls-key $(TLS_KEY)) $(if $(STUDENTS),--students $(STUDENTS)) $(GRADE_ARGS)
+
+# The zip a course uploads to Gradescope (course/gradescope.py), checked on the solutions.
+gradescope: venv
+	$(BIN)/python -m course.gradescope build $(ASSIGNMENT) $(if $(VISIBILITY),--hidden-visibility $(VISIBILITY))
+
+# grades/<a>-lms.csv (one row per student) and grades/<a>-canvas.csv (course/export.py).
+export: $(STAMP)
+	$(BIN)/python -m course.export $(ASSIGNMENT) $(if $(ROSTER),--roster $(ROSTER)) $(EXPORT_ARGS)
 
 bench-checkers: $(STAMP)
 	$(BIN)/python -m course.bench_checkers
@@ -78,6 +108,9 @@ bench: venv
 
 feedback: $(STAMP)
 	$(BIN)/nbgrader generate_feedback $(ASSIGNMENT)
+
+similarity: $(STAMP)
+	$(BIN)/python -m course.similarity $(ASSIGNMENT) --submissions $(SUBMISSIONS) $(SIMILARITY_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-results.xml

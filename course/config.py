@@ -1,6 +1,8 @@
 """The course's settings, each read from one place.
 
 * ``assignments()``: the assignments, in release order (``[tool.course]`` in pyproject.toml);
+* ``gradescope_setting(key, default)``: the Gradescope autograder's settings
+  (``[tool.course.gradescope]``, read by :mod:`course.gradescope`);
 * ``nbgrader_setting(section, key)``: a value from nbgrader_config.py;
 * ``load_grading_config()``: the grader's limits (``[tool.course.grading]``): every limit the
   grader applies to a submission lives there, with its default and meaning below.  The
@@ -11,13 +13,14 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    tomllib = None
+if sys.version_info < (3, 11):  # pyproject.toml: requires-python >= 3.11
+    raise ImportError(f"the course needs Python 3.11 or newer (for tomllib), not "
+                      f"{sys.version.split()[0]}")
+import tomllib  # noqa: E402 - after the version check, which explains its absence
 
 ROOT = Path(__file__).resolve().parents[1]
 REPO_ROOT = ROOT
@@ -26,17 +29,51 @@ DEVICES = ("auto", "cpu", "cuda")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
-def _pyproject(root: str | Path | None = None) -> dict:
-    path = Path(root or ROOT) / "pyproject.toml"
-    if tomllib is None or not path.is_file():
-        return {}
-    with open(path, "rb") as handle:
-        return tomllib.load(handle)
+class ConfigError(ValueError):
+    """pyproject.toml is missing or unreadable, or lacks a table or key the course needs."""
+
+
+def _pyproject(path: Path) -> dict:
+    """The parsed pyproject.toml at ``path``; ConfigError when it is missing or unreadable."""
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path} not found: the course's settings ([tool.course]) "
+                          f"live there") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"cannot read {path}: {error}") from None
+
+
+def course_table(path: str | Path, name: str | None = None) -> dict:
+    """The ``[tool.course]`` table of the pyproject.toml at ``path`` (with ``name``: its
+    ``[tool.course.<name>]`` table); ConfigError when the file or the table is missing."""
+    path = Path(path)
+    table = _pyproject(path).get("tool", {}).get("course")
+    heading = "[tool.course]"
+    if name is not None and isinstance(table, dict):
+        table, heading = table.get(name), f"[tool.course.{name}]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path} has no {heading} table (see the repository's "
+                          f"pyproject.toml for every setting and its meaning)")
+    return table
 
 
 def assignments(root: str | Path | None = None) -> list[str]:
-    """The course's assignments, in release order (``[tool.course] assignments``)."""
-    return list(_pyproject(root).get("tool", {}).get("course", {}).get("assignments", []))
+    """The course's assignments, in release order (``[tool.course] assignments`` of
+    ``root``'s pyproject.toml, default the repository's); ConfigError when it is missing."""
+    path = Path(root or ROOT) / "pyproject.toml"
+    names = course_table(path).get("assignments")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ConfigError(f"{path}: [tool.course] needs assignments = [\"name\", ...] "
+                          f"(a list of assignment names), not {names!r}")
+    return list(names)
+
+
+def gradescope_setting(key: str, default, root: str | Path | None = None):
+    """A value of ``[tool.course.gradescope]`` in pyproject.toml (``default`` when unset)."""
+    table = course_table(Path(root or ROOT) / "pyproject.toml").get("gradescope", {})
+    return table.get(key, default)
 
 
 def nbgrader_setting(section: str, key: str, root: str | Path | None = None):
@@ -86,23 +123,21 @@ class GradingConfig:
 def load_grading_config(pyproject: str | Path | None = None) -> GradingConfig:
     """The ``[tool.course.grading]`` table of ``pyproject`` (default: the repository's).
 
-    Missing file or table: the defaults.  An unknown key is an error (a typo would otherwise
-    silently leave a default limit in place).
+    A key the table leaves out keeps its default above.  A missing or unreadable file, a
+    missing table, an unknown key or a value of the wrong type is an error (ConfigError):
+    a typo must not silently leave a default limit in place.
     """
     path = Path(pyproject) if pyproject else REPO_ROOT / "pyproject.toml"
-    if tomllib is None or not path.is_file():
-        return GradingConfig()
-    with open(path, "rb") as handle:
-        table = tomllib.load(handle).get("tool", {}).get("course", {}).get("grading", {})
+    table = course_table(path, "grading")
     defaults = GradingConfig()
     unknown = set(table) - {f.name for f in dataclasses.fields(GradingConfig)}
     if unknown:
-        raise ValueError(f"{path}: unknown [tool.course.grading] keys: {sorted(unknown)}")
+        raise ConfigError(f"{path}: unknown [tool.course.grading] keys: {sorted(unknown)}")
     for key, value in table.items():
         expected = type(getattr(defaults, key))
         allowed = (int, float) if expected in (int, float) else expected
         if not isinstance(value, allowed) or (expected is not bool and isinstance(value, bool)):
-            raise ValueError(f"{path}: [tool.course.grading] {key} must be a "
+            raise ConfigError(f"{path}: [tool.course.grading] {key} must be a "
                              f"{expected.__name__}, not {value!r}")
     return GradingConfig(**table)
 
@@ -137,21 +172,19 @@ class SandboxConfig:
 def load_sandbox_config(pyproject: str | Path | None = None) -> SandboxConfig:
     """The ``[tool.course.sandbox]`` table of ``pyproject`` (default: the repository's).
 
-    Missing file or table: the defaults; an unknown key or a value of the wrong type is an
-    error (a typo must not silently leave a default limit in place).
+    A key the table leaves out keeps its default above.  A missing or unreadable file, a
+    missing table, an unknown key or a value of the wrong type is an error (ConfigError): a
+    typo must not silently leave a default limit in place.
     """
     path = Path(pyproject) if pyproject else REPO_ROOT / "pyproject.toml"
-    if tomllib is None or not path.is_file():
-        return SandboxConfig()
-    with open(path, "rb") as handle:
-        table = tomllib.load(handle).get("tool", {}).get("course", {}).get("sandbox", {})
+    table = course_table(path, "sandbox")
     fields = {f.name: f for f in dataclasses.fields(SandboxConfig)}
     unknown = set(table) - set(fields)
     if unknown:
-        raise ValueError(f"{path}: unknown [tool.course.sandbox] keys: {sorted(unknown)}")
+        raise ConfigError(f"{path}: unknown [tool.course.sandbox] keys: {sorted(unknown)}")
     for key, value in table.items():
         expected = type(getattr(SandboxConfig(), key))
         if type(value) is not expected:
-            raise ValueError(f"{path}: [tool.course.sandbox] {key} must be a "
+            raise ConfigError(f"{path}: [tool.course.sandbox] {key} must be a "
                              f"{expected.__name__}, not {value!r}")
     return SandboxConfig(**table)

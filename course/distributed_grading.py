@@ -1,4 +1,4 @@
-"""``make grade SCHEDULER=tcp://host:8786``: grade a class over a Dask distributed cluster.
+"""``make grade SCHEDULER=tls://host:8786``: grade a class over a Dask distributed cluster.
 
 The grading run stays where pytest runs (the *centre*): it reads every notebook, draws the
 seeds and each probe's parameters, builds each submission's steps (:mod:`course.plan`),
@@ -14,14 +14,17 @@ pickle) before a verdict sees them.
 
 Every worker needs the same virtual environment and the repository at the same path as the
 centre (the steps name the checker facade, and the setup cells may read data files next to
-the source notebook).  Dask itself runs only the grader's own code on the workers; the
-scheduler must be reachable only by the course's machines (a Dask scheduler runs whatever
-its clients submit).
+the source notebook).  Dask itself runs only the grader's own code on the workers, but a
+Dask scheduler runs whatever its clients submit: the cluster talks ``tls://`` with
+certificates of the course's own certificate authority (:func:`cluster_security`; mutual
+TLS: scheduler, workers and this client each prove they hold one), and a plain ``tcp://``
+address gets a warning.
 """
 
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -118,6 +121,60 @@ def _zygote(job: dict):
 
 # --------------------------------------------------------------------------- at the centre
 
+TLS_OPTIONS = {"ca_file": "--tls-ca-file", "cert": "--tls-cert", "key": "--tls-key"}
+PLAIN_WARNING = ("WARNING: {scheduler} is a plain connection: anyone who can reach the "
+                 "scheduler can run code on every worker.  Use tls:// with the course's "
+                 "certificates (README: 'On a cluster of machines').")
+
+
+def cluster_security(scheduler: str, ca_file=None, cert=None, key=None):
+    """The TLS settings (a ``distributed.Security``) for this client of ``scheduler``.
+
+    ``tls://``: from the three files given (CA certificate, this machine's certificate and
+    its key; all three or none), else from Dask's own configuration
+    (``DASK_DISTRIBUTED__COMM__TLS__CA_FILE``, ``..._TLS__CLIENT__CERT``,
+    ``..._TLS__CLIENT__KEY``); a file that is missing, or no certificate at all, is a
+    ValueError saying so.  Any other address: None, after a warning on stderr.
+    """
+    from distributed.security import Security
+
+    files = {"ca_file": ca_file, "cert": cert, "key": key}
+    given = {name: str(path) for name, path in files.items() if path}
+    if not scheduler.startswith("tls://"):
+        if given:
+            raise ValueError(f"TLS certificates given, but the scheduler {scheduler} is not "
+                             f"a tls:// address")
+        print(PLAIN_WARNING.format(scheduler=scheduler), file=sys.stderr, flush=True)
+        return None
+    if not given:
+        return _configured_security(scheduler)
+    _check_tls_files(files)
+    return Security(tls_ca_file=given["ca_file"], tls_client_cert=given["cert"],
+                    tls_client_key=given["key"], require_encryption=True)
+
+
+def _configured_security(scheduler: str):
+    """The TLS settings of Dask's own configuration; a ValueError when it names none."""
+    from distributed.security import Security
+
+    security = Security(require_encryption=True)
+    if not (security.tls_ca_file and security.tls_client_cert):
+        raise ValueError(f"{scheduler} needs certificates: give "
+                         f"{', '.join(TLS_OPTIONS.values())} (make grade TLS_CA=... "
+                         f"TLS_CERT=... TLS_KEY=...) or set them in Dask's configuration")
+    return security
+
+
+def _check_tls_files(files: dict) -> None:
+    """All three TLS files named, and each one a file; else a ValueError naming them."""
+    missing = [TLS_OPTIONS[name] for name, path in files.items() if not path]
+    if missing:
+        raise ValueError(f"TLS needs all of {', '.join(TLS_OPTIONS.values())}; missing: "
+                         f"{', '.join(missing)}")
+    for name, path in files.items():
+        if not Path(path).is_file():
+            raise ValueError(f"{TLS_OPTIONS[name]}: no such file {path}")
+
 
 def outcomes_from(plain: dict, max_bytes: int) -> dict:
     """The remote outcomes as the grader's StepOutcome objects; probe bytes are checked and
@@ -143,9 +200,10 @@ def outcomes_from(plain: dict, max_bytes: int) -> dict:
 
 
 def grade_on_cluster(grader, notebooks: dict, scheduler: str, progress: bool = True,
-                     on_grade=None, client=None) -> dict:
+                     on_grade=None, client=None, tls: dict | None = None) -> dict:
     """Grade ``notebooks`` (student -> path) on the Dask cluster at ``scheduler``.
 
+    ``tls``: the files :func:`cluster_security` takes (``ca_file``, ``cert``, ``key``).
     Returns student -> StudentGrade in the order given.  A student whose task fails on the
     cluster (a worker lost more often than Dask retries) gets rows with status error and
     the reason, as an internal grader error.
@@ -158,7 +216,9 @@ def grade_on_cluster(grader, notebooks: dict, scheduler: str, progress: bool = T
     from .workers import progress_bar
 
     own_client = client is None
-    client = client or Client(scheduler, timeout="60s")
+    if client is None:
+        client = Client(scheduler, timeout="60s",
+                        security=cluster_security(scheduler, **(tls or {})))
     job = job_for(grader)
     max_bytes = grader.config.file_size_limit_mb * 2**20
     results, pending, started = {}, {}, {}

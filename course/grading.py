@@ -57,6 +57,8 @@ class CheckResult:
     max_points: float
     status: str
     message: str
+    case_seed: int | None = None  # a check that did not pass: the seed that decided it
+    #                               (0: the notebook's visible case; None: not a probe)
 
 
 @dataclass
@@ -211,6 +213,7 @@ class Grader:
 
     def _judge(self, student, check, steps, outcomes, lost) -> CheckResult:
         """The row for one check: the first seed that does not pass decides."""
+        seed = None
         if check.checker is None:
             status, message = self._judge_cell(check, steps, outcomes, lost)
         else:
@@ -219,7 +222,7 @@ class Grader:
                 status, text = self._judge_probe(check, step, outcomes.get(step["id"]), steps,
                                                  outcomes, lost)
                 if status != "passed":
-                    message = _case(check, step) + text
+                    message, seed = _case(check, step) + text, step["seed"]
                     break
                 message = message or text
         if status != "passed":
@@ -228,7 +231,8 @@ class Grader:
         if len(message) > limit:
             message = message[:limit - 15] + " [... cut]"
         points = check.points if status == "passed" else 0
-        return CheckResult(student, check.grade_id, points, check.points, status, message)
+        return CheckResult(student, check.grade_id, points, check.points, status, message,
+                           seed)
 
     def _judge_probe(self, check, step, outcome, steps, outcomes, lost) -> tuple[str, str]:
         config = self.config

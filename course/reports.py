@@ -5,7 +5,12 @@
 * ``grades/<a>/<student>/results.json``: Gradescope's autograder format (``tests[]`` with
   name, score, max_score, status, output, visibility; top-level score), uploadable as is;
   next to it ``student_output.txt``, what the student's code printed (for the TA);
-* ``grades/<a>-run.json``: how the run was made (seeds, device, limits), to reproduce it.
+* ``grades/<a>-run.json``: how the run was made (seeds, device, limits), to reproduce it,
+  and every earlier run (``runs``: each one's seeds and the students it graded;
+  ``graded_by_run``: which of them graded each student now in the sheet).
+
+A run that grades some of the students (``make grade STUDENTS=...`` or ``-k``) replaces
+their rows and results files and keeps everyone else's (``write_reports(partial=True)``).
 
 Messages come from verdicts and never contain the source of hidden tests.
 """
@@ -45,6 +50,27 @@ def read_csv(path: Path) -> list[dict]:
     """The rows of a grade sheet as dicts (for tests and scripts)."""
     with open(path, newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
+
+
+def read_grades(path: Path) -> list:
+    """A grade sheet read back as StudentGrade objects, students in the sheet's order (their
+    messages are the sheet's: on one line)."""
+    from .grading import CheckResult, StudentGrade
+
+    grades: dict = {}
+    for row in read_csv(path):
+        student = row["student_id"]
+        result = CheckResult(student, row["check"], float(row["points"]),
+                             float(row["max_points"]), row["status"], row["message"])
+        grades.setdefault(student, StudentGrade(student, [])).results.append(result)
+    return list(grades.values())
+
+
+def merge_grades(kept, graded) -> list:
+    """``kept`` with each student of ``graded`` replaced (or added), ordered by student."""
+    by_student = {g.student: g for g in kept}
+    by_student.update({g.student: g for g in graded})
+    return [by_student[s] for s in sorted(by_student)]
 
 
 def gradescope_results(grade, labels: dict | None = None) -> dict:
@@ -96,12 +122,45 @@ def summary_line(grade) -> str:
 
 
 def write_reports(grades_dir: Path, assignment: str, grades, run_info: dict,
-                  labels: dict | None = None) -> list[Path]:
-    """Write every file of a run; returns their paths (CSV first)."""
+                  labels: dict | None = None, partial: bool = False) -> list[Path]:
+    """Write every file of a run; returns their paths (CSV first).
+
+    ``partial``: the run graded some of the class; their rows replace theirs in the sheet
+    already there, whose other rows (and other students' results files) are kept.
+    """
     grades_dir = Path(grades_dir)
-    written = [write_csv(grades_dir / f"{assignment}.csv", grades)]
+    sheet_path = grades_dir / f"{assignment}.csv"
+    sheet = list(grades)
+    if partial and sheet_path.exists():
+        sheet = merge_grades(read_grades(sheet_path), grades)
+    written = [write_csv(sheet_path, sheet)]
     written += [write_gradescope(grades_dir / assignment, g, labels) for g in grades]
-    run_path = grades_dir / f"{assignment}-run.json"
-    run_path.write_text(json.dumps(run_info, indent=2, default=str) + "\n", encoding="utf-8")
-    written.append(run_path)
+    written.append(write_run_record(grades_dir / f"{assignment}-run.json", run_info,
+                                    [g.student for g in grades], [g.student for g in sheet]))
     return written
+
+
+def write_run_record(path: Path, run_info: dict, graded: list[str],
+                     sheet: list[str] | None = None) -> Path:
+    """The run record: this run's settings at the top (seeds, device, ``graded``: its
+    students), ``runs``: every run so far, oldest first, and ``graded_by_run``: for each
+    student of the sheet (default: ``graded``), the index in ``runs`` of the run whose
+    grades the sheet holds (a record written before runs were kept counts as one run)."""
+    earlier = _json_object(path)
+    runs = earlier.get("runs", [earlier] if earlier else [])
+    this = {**run_info, "graded": list(graded)}
+    before = earlier.get("graded_by_run", {})
+    graded_by = {s: len(runs) if s in graded else before.get(s, len(runs) - 1)
+                 for s in sorted(sheet if sheet is not None else graded)}
+    record = {**this, "runs": runs + [this], "graded_by_run": graded_by}
+    path.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+def _json_object(path: Path) -> dict:
+    """The JSON object in ``path``; {} when there is none (no file, not JSON, not an object)."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -565,17 +565,17 @@ class WarmPool:
 
 def grade_class(grader, notebooks: dict, workers: int = 0, scheduler: str | None = None,
                 progress: bool = True, on_grade=None,
-                pool: WarmPool | None = None) -> tuple[dict, dict]:
+                pool: WarmPool | None = None, tls: dict | None = None) -> tuple[dict, dict]:
     """Grade ``notebooks`` (student -> notebook path): on a Dask cluster when ``scheduler``
-    is given (:mod:`course.distributed_grading`), else with ``workers`` warm workers here
-    (0: one per core; or those of ``pool``, already warming up).  Returns (student ->
-    StudentGrade, statistics of the run)."""
+    is given (:mod:`course.distributed_grading`; ``tls``: its certificate files), else with
+    ``workers`` warm workers here (0: one per core; or those of ``pool``, already warming
+    up).  Returns (student -> StudentGrade, statistics of the run)."""
     stats: dict = {}
     if scheduler:
         from .distributed_grading import grade_on_cluster
 
         started = time.monotonic()
-        grades = grade_on_cluster(grader, notebooks, scheduler, progress, on_grade)
+        grades = grade_on_cluster(grader, notebooks, scheduler, progress, on_grade, tls=tls)
         stats.update(scheduler=scheduler, seconds=time.monotonic() - started)
         return grades, stats
     grades = grade_all(grader, notebooks, workers or os.cpu_count() or 1, progress, on_grade,

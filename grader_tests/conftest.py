@@ -4,13 +4,15 @@
         --device auto
 
 grades every ``<submissions>/<student>/<a>/<a>.ipynb`` (every folder of ``<submissions>`` is
-a student, even one without the notebook) with :class:`course.grading.Grader`, each student
-once: when the first item runs, every selected student is graded by ``--workers`` warm
-workers (default: one per core) or on the Dask cluster of ``--scheduler``
-(:func:`course.workers.grade_class`), with a progress bar.  At the end it writes ``grades/<a>.csv``,
+a student, even one without the notebook; ``--students a,b`` or ``-k`` grade some of them)
+with :class:`course.grading.Grader`, each student once: when the first item runs, every
+selected student is graded by ``--workers`` warm workers (default: one per core) or on the
+Dask cluster of ``--scheduler`` (:func:`course.workers.grade_class`), with a progress bar.
+At the end it writes ``grades/<a>.csv``,
 ``grades/<a>/<student>/results.json`` (Gradescope), ``grades/<a>-run.json`` and the JUnit
 report ``grades/<a>-junit.xml`` (unless ``--junitxml`` says otherwise), and prints one line
-per student.
+per student.  A run that grades some of the class replaces their rows and results files
+and keeps everyone else's; the run record keeps every run's seeds and students.
 
 Exit status: 0 when grading completed, whatever the students scored; non-zero only when the
 grader could not grade (bad options, no source notebook, an internal error).
@@ -29,8 +31,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from course.config import DEVICES, THREAD_VARIABLES, assignments, load_grading_config
-from course.grading import Grader, GraderError, StudentGrade, draw_seeds, resolve_device
+from course.config import DEVICES, assignments, load_grading_config
+from course.grading import (Grader, GraderError, StudentGrade, draw_seeds, one_thread_each,
+                            resolve_device)
 from course.notebooks import NotebookError
 from course.plan import load_assignment
 from course.reports import summary_line, write_reports
@@ -58,8 +61,21 @@ def pytest_addoption(parser):
                     help="students graded at a time, each by a warm worker "
                          "(course/workers.py; default: one per core)")
     group.addoption("--scheduler", default=None,
-                    help="grade on the Dask cluster of this scheduler, e.g. tcp://host:8786 "
+                    help="grade on the Dask cluster of this scheduler, e.g. tls://host:8786 "
                          "(course/distributed_grading.py)")
+    group.addoption("--tls-ca-file", default=None,
+                    help="the cluster's CA certificate (PEM), for a tls:// --scheduler")
+    group.addoption("--tls-cert", default=None,
+                    help="this machine's certificate (PEM), signed by that CA")
+    group.addoption("--tls-key", default=None, help="the private key of --tls-cert (PEM)")
+    group.addoption("--students", default=None,
+                    help="comma-separated students to grade (default: every folder of "
+                         "--submissions); their rows replace theirs in the grade sheet")
+
+
+def tls_files(option) -> dict:
+    """The ``--tls-*`` files, as course.distributed_grading.cluster_security takes them."""
+    return {"ca_file": option.tls_ca_file, "cert": option.tls_cert, "key": option.tls_key}
 
 
 class GradingRun:
@@ -76,6 +92,9 @@ class GradingRun:
                                if p.is_dir() and not p.name.startswith("."))
         if not self.students:
             raise pytest.UsageError(f"no student folders in {self.submissions}")
+        self.folders = self.students  # every student of the class
+        if option.students:
+            self.students = _chosen_students(option.students, self.folders, self.submissions)
         self.workers, self.scheduler = option.workers, option.scheduler
         self.pool = None  # warm workers, warming up while this process imports the checkers
         one_thread_each()
@@ -140,7 +159,8 @@ class GradingRun:
                 pool, self.pool = self.pool, None  # used up by this call
                 grades, self.worker_stats = grade_class(
                     self.grader, {s: self.notebook(s) for s in todo}, self.workers,
-                    self.scheduler, progress=True, pool=pool)
+                    self.scheduler, progress=True, pool=pool,
+                    tls=tls_files(self.pytest_config.option))
             except Exception as error:  # noqa: BLE001 - e.g. no scheduler at that address
                 message = f"internal grader error: {type(error).__name__}: {error}"
                 grades = {}
@@ -166,6 +186,7 @@ class GradingRun:
 
     def write(self) -> list[Path]:
         grades = [self.grades[s] for s in self.students if s in self.grades]
+        partial = len(grades) < len(self.folders)
         labels = {c.grade_id: f"{c.grade_id}: {c.call_text()}" for c in self.assignment.checks}
         info = {
             "assignment": self.name, "device": self.grader.device, "seeds": self.grader.seeds,
@@ -175,15 +196,17 @@ class GradingRun:
             "reproduce": f"--seeds {','.join(map(str, self.grader.seeds))}",
             "workers": self.worker_stats,
         }
-        return write_reports(self.grades_dir, self.name, grades, info, labels)
+        return write_reports(self.grades_dir, self.name, grades, info, labels, partial)
 
 
-def one_thread_each() -> None:
-    """One thread for this process's numpy and torch (the verdicts: small arrays), set before
-    they are imported: the cores are for the student processes, and an idle OpenMP or
-    OpenBLAS pool here would spin beside them.  A value already set is kept."""
-    for name in THREAD_VARIABLES:
-        os.environ.setdefault(name, "1")
+def _chosen_students(names: str, folders: list[str], submissions: Path) -> list[str]:
+    """The students of ``--students alice,bob``, each of whom must have a folder."""
+    chosen = sorted({name.strip() for name in names.split(",") if name.strip()})
+    unknown = [name for name in chosen if name not in folders]
+    if unknown or not chosen:
+        raise pytest.UsageError(f"--students {names}: no folder in {submissions} for "
+                                f"{', '.join(unknown) or 'anyone'}")
+    return chosen
 
 
 def _only_assignment() -> str:
@@ -265,8 +288,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         write(f"wrote {path}")
     if getattr(run, "written", None):
         write(f"wrote {run.grades_dir / run.name}/<student>/results.json")
-    if 0 < len(run.grades) < len(run.students):
-        write(f"note: only {len(run.grades)} of {len(run.students)} students were graded in "
-              f"this run; the reports hold only them", yellow=True)
+    if 0 < len(run.grades) < len(run.folders):
+        write(f"note: {len(run.grades)} of {len(run.folders)} students were graded in this "
+              f"run: their rows replace theirs in the grade sheet, everyone else's are kept",
+              yellow=True)
     for error in run.internal_errors:
         write(f"GRADER ERROR {error}", red=True)

@@ -5,7 +5,8 @@ One small class (a correct student, a partly wrong one, an exception at import, 
 that is not JSON, a cell that allocates far too much, and a student who kills the warm
 worker that forked it) is graded by the real command, ``pytest grader_tests``, with the same
 seeds: with 1 worker, with 2 workers, and on a real ``dask.distributed.LocalCluster`` (2
-worker processes on the loopback).  The three CSV files must be identical (but for the
+worker processes on the loopback) over TLS, with certificates made by the README's openssl
+commands (tests/tls_certificates.py).  The three CSV files must be identical (but for the
 worker killer's rows, whose timing decides which step it loses: tested on their own).
 """
 
@@ -20,6 +21,7 @@ import pytest
 from tests.grading.fixture_class import ASSIGNMENT, STUDENTS, expected_status, submission
 from tests.grading.grader_cli import output, run_grader
 from tests.submissions import make_submission, solution_of, write_submission
+from tests.tls_certificates import cluster_security, grader_options, make_certificates
 
 SEEDS = "0,1234,98765"
 CLASS = ("correct", "partial", "import_error", "not_json", "huge_alloc")
@@ -53,9 +55,12 @@ def grade_three_ways(folder):
     runs = {"1": grade(folder, "1", "--workers", 1), "2": grade(folder, "2", "--workers", 2)}
     from distributed import LocalCluster
 
+    files = make_certificates(folder / "certs")
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      protocol="tls://", security=cluster_security(files),
                       dashboard_address=None) as cluster:
-        runs["dask"] = grade(folder, "dask", "--scheduler", cluster.scheduler_address)
+        runs["dask"] = grade(folder, "dask", "--scheduler", cluster.scheduler_address,
+                             *grader_options(files))
     return runs
 
 
@@ -93,7 +98,8 @@ def test_two_workers_give_the_grade_sheet_of_one(graded):
 
 def test_the_dask_cluster_gives_the_grade_sheet_of_a_local_run(graded):
     assert sheet(graded["dask"]) == sheet(graded["2"])
-    assert graded["dask"]["run"]["workers"]["scheduler"].startswith("tcp://127.0.0.1:")
+    assert graded["dask"]["run"]["workers"]["scheduler"].startswith("tls://127.0.0.1:")
+    assert "plain connection" not in graded["dask"]["text"]  # no tcp:// warning over TLS
 
 
 @pytest.mark.parametrize("student", CLASS)

@@ -53,3 +53,21 @@ def test_summary_line():
     assert summary_line(grade()) == "ada: 2/6.5 points (1 passed, 1 failed, 1 timeout)"
     assert "GRADER ERROR: boom" in summary_line(grade(internal_error="boom"))
     assert gradescope_results(grade())["output"] == summary_line(grade())
+
+
+def test_a_partial_run_replaces_its_students_and_keeps_the_others(tmp_path):
+    (tmp_path / "hw-run.json").write_text(json.dumps({"seeds": [0, 1]}))  # an older record
+    write_reports(tmp_path, "hw", [grade("ada"), grade("cy")], {"seeds": [0, 2]})
+    regraded = grade("bo")
+    regraded.results[0].message = "regraded"
+    paths = write_reports(tmp_path, "hw", [regraded], {"seeds": [0, 3]}, partial=True)
+    rows = read_csv(paths[0])
+    assert [r["student_id"] for r in rows] == ["ada"] * 3 + ["bo"] * 3 + ["cy"] * 3
+    assert rows[3]["message"] == "regraded" and rows[2]["message"] == rows[8]["message"]
+    record = json.loads((tmp_path / "hw-run.json").read_text())
+    assert [run["seeds"] for run in record["runs"]] == [[0, 1], [0, 2], [0, 3]]
+    assert record["seeds"] == [0, 3] and record["graded"] == ["bo"]
+    assert record["graded_by_run"] == {"ada": 1, "bo": 2, "cy": 1}
+    write_reports(tmp_path, "hw", [grade("ada")], {"seeds": [0, 4]})  # a whole class again
+    assert {r["student_id"] for r in read_csv(paths[0])} == {"ada"}
+    assert json.loads((tmp_path / "hw-run.json").read_text())["graded_by_run"] == {"ada": 3}

@@ -1,0 +1,108 @@
+"""course/config.py: a missing or unreadable pyproject.toml, or a missing table, is an error
+that names the file and the table, never a silent fall-back to default settings."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from course.config import (REPO_ROOT, ConfigError, SandboxConfig, assignments,
+                           load_grading_config, load_sandbox_config)
+
+COMPLETE = """[tool.course]
+assignments = ["hw_a", "hw_b"]
+
+[tool.course.grading]
+check_timeout_s = 5
+
+[tool.course.sandbox]
+cpu_time_s = 60
+"""
+
+
+def write(folder, text: str):
+    path = folder / "pyproject.toml"
+    path.write_text(text)
+    return path
+
+
+def test_a_complete_file_is_read(tmp_path):
+    path = write(tmp_path, COMPLETE)
+    assert assignments(tmp_path) == ["hw_a", "hw_b"]
+    assert load_grading_config(path).check_timeout_s == 5
+    sandbox = load_sandbox_config(path)
+    assert sandbox.cpu_time_s == 60 and sandbox.max_processes == SandboxConfig().max_processes
+
+
+@pytest.mark.parametrize("load", [lambda p: assignments(p.parent), load_grading_config,
+                                  load_sandbox_config])
+def test_a_missing_file_is_an_error(tmp_path, load):
+    with pytest.raises(ConfigError, match=r"pyproject\.toml not found"):
+        load(tmp_path / "pyproject.toml")
+
+
+@pytest.mark.parametrize("load", [lambda p: assignments(p.parent), load_grading_config,
+                                  load_sandbox_config])
+def test_an_unreadable_file_is_an_error(tmp_path, load):
+    path = write(tmp_path, COMPLETE + "\n[tool.course\n")
+    with pytest.raises(ConfigError, match="cannot read .*pyproject.toml"):
+        load(path)
+    path.write_bytes(b"\xff\xfe not utf-8")
+    with pytest.raises(ConfigError, match="cannot read"):
+        load(path)
+
+
+@pytest.mark.parametrize("table, load", [
+    ("[tool.course]", lambda p: assignments(p.parent)),
+    ("[tool.course.grading]", load_grading_config),
+    ("[tool.course.sandbox]", load_sandbox_config)])
+def test_a_missing_table_is_an_error_that_names_it(tmp_path, table, load):
+    kept = "\n\n".join(part for part in COMPLETE.split("\n\n")
+                       if not part.startswith(table + "\n"))
+    path = write(tmp_path, kept)
+    # without its own lines, [tool.course] still exists (its sub-tables) but names nothing
+    expected = "needs assignments" if table == "[tool.course]" else re.escape(table)
+    with pytest.raises(ConfigError, match=expected):
+        load(path)
+
+
+def test_a_file_without_any_course_table_is_an_error(tmp_path):
+    path = write(tmp_path, '[project]\nname = "x"\n')
+    for load in (lambda: assignments(tmp_path), lambda: load_grading_config(path),
+                 lambda: load_sandbox_config(path)):
+        with pytest.raises(ConfigError, match=r"has no \[tool\.course"):
+            load()
+
+
+def test_assignments_must_be_a_list_of_names(tmp_path):
+    write(tmp_path, '[tool.course]\nassignments = "hw_a"\n')
+    with pytest.raises(ConfigError, match="list of assignment names"):
+        assignments(tmp_path)
+
+
+def test_a_config_error_is_a_value_error():
+    """Callers that turn a bad setting into a usage error (grader_tests) catch ValueError."""
+    assert issubclass(ConfigError, ValueError)
+
+
+def test_the_python_version_gate_matches_pyproject():
+    """pyproject.toml declares the Python that course/config.py checks for (tomllib)."""
+    text = (REPO_ROOT / "pyproject.toml").read_text()
+    assert re.search(r'(?m)^requires-python = ">=3\.11"$', text)
+    source = (REPO_ROOT / "course" / "config.py").read_text()
+    assert "sys.version_info < (3, 11)" in source
+
+
+def test_the_repository_settings_load_in_a_fresh_interpreter():
+    code = ("from course.config import assignments, load_grading_config, load_sandbox_config\n"
+            "print(len(assignments()), load_grading_config().device, "
+            "load_sandbox_config().enabled)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    count, device, enabled = result.stdout.split()
+    assert int(count) >= 1 and device in ("auto", "cpu", "cuda") and enabled in ("True",
+                                                                                 "False")
