@@ -211,11 +211,11 @@ def verdict_activation(check: str, name: str, params: dict, data: dict) -> str:
             f"inputs, large inputs, dtype/device kept, gradient")
 
 
-def probe_sigmoid(params: dict, sigmoid, **_ignored) -> dict:
+def probe_sigmoid(params: dict, sigmoid) -> dict:
     return probe_activation(params, sigmoid, "sigmoid")
 
 
-def verdict_sigmoid(params: dict, data: dict, **_ignored) -> str:
+def verdict_sigmoid(params: dict, data: dict) -> str:
     """sigmoid(x) = 1 / (1 + exp(-x)) elementwise: on a non-square float32 tensor and a float64
     vector (tolerance 2e-6 and 1e-10 absolute, 1e-5 relative: float32's rounding is 6e-8),
     on -1000 ... 1000 (finite: 0 and 1 at the ends), keeping shape, dtype, device and the
@@ -223,11 +223,11 @@ def verdict_sigmoid(params: dict, data: dict, **_ignored) -> str:
     return verdict_activation(SIGMOID_NAME, "sigmoid", params, data)
 
 
-def probe_relu(params: dict, relu, **_ignored) -> dict:
+def probe_relu(params: dict, relu) -> dict:
     return probe_activation(params, relu, "relu")
 
 
-def verdict_relu(params: dict, data: dict, **_ignored) -> str:
+def verdict_relu(params: dict, data: dict) -> str:
     """relu(x) = max(0, x) elementwise: values (exact up to 2e-6), shape, dtype, device, the
     input left unchanged, and x.grad = 1 where x > 0, 0 where x < 0 (inputs avoid 0).
     Nothing random."""
@@ -457,11 +457,11 @@ def verdict_loss(check: str, name: str, params: dict, data: dict, stable: bool) 
             "predictions of exactly 0 and 1")
 
 
-def probe_bce(params: dict, bce_loss, **_ignored) -> dict:
+def probe_bce(params: dict, bce_loss) -> dict:
     return probe_loss(params, bce_loss, "bce_loss", stable=False)
 
 
-def verdict_bce(params: dict, data: dict, **_ignored) -> str:
+def verdict_bce(params: dict, data: dict) -> str:
     """bce_loss(y, y_hat): mean binary cross-entropy, a 0-dim tensor that backpropagates.
 
     Predictions in [0.03, 0.97] (float32 and float64, N from the parameters); the value must
@@ -473,11 +473,11 @@ def verdict_bce(params: dict, data: dict, **_ignored) -> str:
     return verdict_loss(BCE_NAME, "bce_loss", params, data, stable=False)
 
 
-def probe_stable_bce(params: dict, stable_bce_loss, **_ignored) -> dict:
+def probe_stable_bce(params: dict, stable_bce_loss) -> dict:
     return probe_loss(params, stable_bce_loss, "stable_bce_loss", stable=True)
 
 
-def verdict_stable_bce(params: dict, data: dict, **_ignored) -> str:
+def verdict_stable_bce(params: dict, data: dict) -> str:
     """stable_bce_loss(y, y_hat): the mean binary cross-entropy, finite at y_hat = 0 and 1.
 
     On predictions in [0.03, 0.97] it must equal the exact loss within 1e-3 (1 + loss),

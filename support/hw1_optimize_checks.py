@@ -154,12 +154,12 @@ def _record(prefix: str, result) -> dict:
     return data
 
 
-def probe_optimize_f(params: dict, optimize_f, decay=False, **_ignored) -> dict:
+def probe_optimize_f(params: dict, optimize_f, *, decay: bool = False) -> dict:
     """Call optimize_f on the parameters' runs; report what it returned."""
     data = {"callable": callable(optimize_f), "argument_type": type(optimize_f).__name__}
     if not data["callable"]:
         return data
-    for prefix, case, decay_value in _calls(params, bool(decay)):
+    for prefix, case, decay_value in _calls(params, decay):
         args = (float(case["x"]), float(case["y"]), float(case["step_size"]), int(case["steps"]))
         kwargs = {} if decay_value is None else {"decay": float(decay_value)}
         try:
@@ -260,7 +260,7 @@ def _verdict_call(check: str, pd: ProbeData, prefix: str, case: dict, decay) -> 
                            observed=f"{value} ({call})", hint=hint)
 
 
-def verdict_optimize_f(params: dict, data: dict, decay=False, **_ignored) -> str:
+def verdict_optimize_f(params: dict, data: dict, decay: bool = False) -> str:
     """optimize_f(x, y, step_size, steps[, decay]) against the path replayed in float64.
 
     Without ``decay=True`` the check calls optimize_f(x, y, step_size, steps) (part (a));
@@ -303,8 +303,7 @@ def settings_params(seed: int, device: str) -> dict:
             "target": SETTINGS_TARGET, "max_steps": MAX_STEPS}
 
 
-def probe_settings(params: dict, optimize_f, best_step_size, best_steps, best_decay,
-                   **_ignored) -> dict:
+def probe_settings(params: dict, optimize_f, best_step_size, best_steps, best_decay) -> dict:
     """Report the chosen settings, and what the student's optimize_f reaches with them."""
     data = {"step_size": as_number(best_step_size), "steps": as_number(best_steps),
             "decay": as_number(best_decay), "student_value": None, "student_error": None,
@@ -325,7 +324,7 @@ def probe_settings(params: dict, optimize_f, best_step_size, best_steps, best_de
     return data
 
 
-def verdict_settings(params: dict, data: dict, **_ignored) -> str:
+def verdict_settings(params: dict, data: dict) -> str:
     """best_step_size, best_steps, best_decay reach f < -2.2 from (3, 2).
 
     The verdict replays gradient descent itself (eta_t = best_step_size * best_decay**t, in

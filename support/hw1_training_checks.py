@@ -183,7 +183,7 @@ def _pair(data: dict, prefix: str, result) -> None:
         data[f"{prefix}_second"] = as_number(result[1])
 
 
-def probe_evaluate(params: dict, evaluate, **_ignored) -> dict:
+def probe_evaluate(params: dict, evaluate) -> dict:
     data = {"callable": callable(evaluate), "argument_type": type(evaluate).__name__}
     if not data["callable"]:
         return data
@@ -225,7 +225,7 @@ def _read_pair(check, pd, prefix, call, names):
     return first, second
 
 
-def verdict_evaluate(params: dict, data: dict, **_ignored) -> str:
+def verdict_evaluate(params: dict, data: dict) -> str:
     """evaluate(params, x, y) = (mean BCE, accuracy) of the network, parameters untouched.
 
     Two networks with the check's own float32 parameters (requires_grad=True, as during
@@ -345,7 +345,7 @@ def _run_epoch(train_epoch, X, y, w0, b0, lr, batch_size, device, what):
     return result, final
 
 
-def probe_train_epoch(params: dict, train_epoch, **_ignored) -> dict:
+def probe_train_epoch(params: dict, train_epoch) -> dict:
     data = {"callable": callable(train_epoch), "argument_type": type(train_epoch).__name__}
     if not data["callable"]:
         return data
@@ -427,7 +427,7 @@ def _epoch_mismatch(check, final, X, y, w0, b0, lr, batches, start, call):
         observed=f"{fmt(final)} ({call})", hint=hint)
 
 
-def verdict_train_epoch(params: dict, data: dict, **_ignored) -> str:
+def verdict_train_epoch(params: dict, data: dict) -> str:
     """train_epoch on a one-layer logistic model, against every epoch the shuffle can produce.
 
     * Full batch (batch_size = N = 7 at seed 0): the order does not matter, so the epoch is
@@ -600,7 +600,7 @@ def _history(value):
     return np.array(numbers, dtype=float)
 
 
-def probe_fit(params: dict, fit, **_ignored) -> dict:
+def probe_fit(params: dict, fit) -> dict:
     data = {"callable": callable(fit), "argument_type": type(fit).__name__}
     if not data["callable"]:
         return data
@@ -640,7 +640,7 @@ def probe_fit(params: dict, fit, **_ignored) -> dict:
     return data
 
 
-def verdict_fit(params: dict, data: dict, **_ignored) -> str:
+def verdict_fit(params: dict, data: dict) -> str:
     """fit(...) -> (loss_hist, accuracy_hist), each {'train': [...], 'val': [...]} per epoch.
 
     Run with batch_size = N (one full-batch step per epoch, so nothing random) on a one-layer
@@ -778,7 +778,7 @@ def settings_problem(params: dict, settings: dict, n_train: int):
 
 
 def probe_settings(params: dict, make_layer, fit, hidden_sizes, learning_rate, batch_size,
-                   epochs, **_ignored) -> dict:
+                   epochs) -> dict:
     """Train a fresh network with the student's make_layer, fit and settings (if within
     budget) and report the trained parameters."""
     data = _settings(hidden_sizes, learning_rate, batch_size, epochs)
@@ -814,7 +814,7 @@ def probe_settings(params: dict, make_layer, fit, hidden_sizes, learning_rate, b
     return data
 
 
-def verdict_training_settings(params: dict, data: dict, **_ignored) -> str:
+def verdict_training_settings(params: dict, data: dict) -> str:
     """A network 64 -> hidden_sizes -> 1 (relu hidden layers, sigmoid output) made with your
     make_layer and trained with your fit and settings reaches validation accuracy >= 0.95.
 

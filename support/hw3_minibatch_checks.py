@@ -104,7 +104,7 @@ def _record(data: dict, key: str, out) -> None:
         data[f"{key}_{name}_device"] = tensor.device.type
 
 
-def probe(params: dict, sample_minibatch, **_ignored) -> dict:
+def probe(params: dict, sample_minibatch) -> dict:
     """K calls with m < N points, one with 2N+3 points, one with the default."""
     data = {"callable": callable(sample_minibatch)}
     if not data["callable"]:
@@ -210,7 +210,7 @@ class _Batches:
         return self.rows(*self.arrays(key, m, call), call)
 
 
-def verdict(params: dict, data, **_ignored) -> str:
+def verdict(params: dict, data) -> str:
     """IID minibatches with replacement, pairs aligned (false reject < 1e-9: see the module)."""
     check = SAMPLE_MINIBATCH_NAME
     pd = ProbeData(check, data)

@@ -6,7 +6,8 @@ The notebook's layer with ``in_dimensions = d`` and ``out_dimensions = e``:
   ``nn.Parameter`` b of shape (e,): these two and no other parameters;
 * ``forward(x) = x @ W + b`` for a batch x of shape (N, d), giving shape (N, e);
 * initialisation: zeros (LinearZeros); every entry of W and b iid N(0, 1) (LinearNormal);
-  W iid N(0, 1/d), i.e. standard deviation 1/sqrt(d), and b = 0 (LinearKaiming).
+  W iid N(0, 1/d), i.e. standard deviation 1/sqrt(d), and b = 0 (LinearKaiming: the name the
+  reference homework gives it, though variance 1/d is LeCun's rule; He's, 2/d, is hw1's).
 
 Every check builds layers of non-square shapes drawn from its parameters (a transposed W
 fails), tests the forward pass with parameter values it writes into the layer itself (so a
@@ -426,8 +427,8 @@ def _verdict_normal(params: dict, data: dict) -> str:
 def kaiming_std_hint(d: int, e: int):
     """A hint naming the usual mistake whose standard deviation matches the observed one."""
     mistakes = [
-        (math.sqrt(2.0 / d), "sqrt(2 / in_dimensions), He's ReLU gain; this notebook uses "
-                             "variance 1 / in_dimensions"),
+        (math.sqrt(2.0 / d), "sqrt(2 / in_dimensions), He's rule (variance 2 / in_dimensions); "
+                             "LinearKaiming uses LeCun's variance 1 / in_dimensions"),
         (1.0 / math.sqrt(e), "1 / sqrt(out_dimensions): the fan-out instead of the fan-in"),
         (math.sqrt(2.0 / e), "sqrt(2 / out_dimensions): the fan-out and He's gain"),
         (1.0 / d, "1 / in_dimensions: the variance used as the standard deviation"),
@@ -468,7 +469,7 @@ def _verdict_kaiming(params: dict, data: dict) -> str:
         raise CheckFailure(check, "bias zero", expected="every bias entry 0",
                            observed=f"{int(np.sum(bias != 0))} non-zero entries among "
                                     f"{bias.size}, largest |b| = {float(np.max(np.abs(bias))):.3g}",
-                           hint="the Kaiming layer starts with a zero bias; only W is random")
+                           hint="LinearKaiming starts with a zero bias; only W is random")
     std = 1.0 / math.sqrt(d)
     summary = verdict_normal_sample(check, "weight", weights, std, FALSE_REJECT / 3,
                                     kaiming_std_hint(d, e))

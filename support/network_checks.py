@@ -143,7 +143,7 @@ def _probe_forward(params: dict, model, is_layer: list) -> dict:
     return data
 
 
-def _probe(params: dict, model, layertype, dropout_type=None, type="zeros") -> dict:
+def _probe(params: dict, model, layertype, *, dropout_type=None, type: str = "zeros") -> dict:
     data = {"option_dropout_given": dropout_type is not None,
             "option_type": type if isinstance(type, str) else repr(type),
             "layertype_ok": _is_module_class(layertype), "layertype_name": _name(layertype),

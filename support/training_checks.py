@@ -43,7 +43,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .checking import Check, CheckFailure, StudentCodeError, call_student
+from .checking import CallError, Check, CheckFailure, StudentCodeError, call_student
 from .probe_data import ProbeData
 
 GD_NAME = "test_gradient_descent"
@@ -683,28 +683,64 @@ def make_train_eval_params(seed: int, device: str) -> dict:
 
 # ----------------------------------------------------------------------------- Q2 / Q11
 
-def probe_gradient_descent(params, gradient_descent, *_notebook_data, l1=False, **_ignored):
+def check_notebook_data(gradient_descent, loss_func, x, y, xvalid, yvalid) -> None:
+    """The call's objects make sense, or CallError: a function, a loss function, and two
+    data sets of tensors whose inputs and labels pair up (as many rows each; training and
+    validation inputs with the same features).  Their values are NOT used: the check trains
+    its own model on its own data with its own MSE loss (code that reads the notebook's
+    globals then fails), but a call with the arguments missing, swapped or of the wrong kind
+    is a mistake worth stopping at."""
+    usage = GRADIENT_DESCENT.usage
+    hint = ("pass your function, your loss function and the notebook's training and "
+            "validation tensors in this order, as the test cell does")
+    for name, value in (("gradient_descent", gradient_descent), ("mse_loss", loss_func)):
+        if not callable(value):
+            raise CallError(GD_NAME, usage, f"{name} is a {type(value).__name__}, not a "
+                                            "function", hint=hint)
+    tensors = {"x": x, "y": y, "xvalid": xvalid, "yvalid": yvalid}
+    for name, value in tensors.items():
+        if not isinstance(value, torch.Tensor) or value.dim() == 0:
+            raise CallError(GD_NAME, usage, f"{name} is a {type(value).__name__}"
+                            + (" with no dimensions" if isinstance(value, torch.Tensor) else "")
+                            + ", not a tensor of samples", hint=hint)
+    for inputs, labels in (("x", "y"), ("xvalid", "yvalid")):
+        if len(tensors[inputs]) != len(tensors[labels]):
+            raise CallError(GD_NAME, usage, f"{inputs} has {len(tensors[inputs])} rows but "
+                                            f"{labels} has {len(tensors[labels])}", hint=hint)
+    if x.shape[1:] != xvalid.shape[1:] or y.shape[1:] != yvalid.shape[1:]:
+        raise CallError(GD_NAME, usage, f"training shapes {tuple(x.shape)}, {tuple(y.shape)} "
+                                        f"but validation shapes {tuple(xvalid.shape)}, "
+                                        f"{tuple(yvalid.shape)}", hint=hint)
+
+
+def probe_gradient_descent(params, gradient_descent, mse_loss, x, y, xvalid, yvalid, *,
+                           l1: bool = False):
     """Run gradient_descent(model, loss_func, x, y, xvalid, yvalid, lr=, steps= [, l1_weight=])
-    on the check's model and data (the notebook's mse_loss, x, y... are not used)."""
+    on the check's model and data; of the call's mse_loss, x, y, xvalid, yvalid only their
+    kinds and shapes are checked (:func:`check_notebook_data`)."""
+    check_notebook_data(gradient_descent, mse_loss, x, y, xvalid, yvalid)
     kwargs = {"lr": params["lr"], "steps": params["steps"]}
-    if l1 is True:
+    if l1:
         kwargs["l1_weight"] = params["l1_weight"]
-    name = "gradient_descent_l1" if l1 is True else "gradient_descent"
+    name = "gradient_descent_l1" if l1 else "gradient_descent"
     what = f"{name}(model, loss_func, x, y, xvalid, yvalid, " + ", ".join(
         f"{k}={v}" for k, v in kwargs.items()) + ")"
     return run_loop(gradient_descent, what, problem(params), params["device"], kwargs)
 
 
-def verdict_gradient_descent(params, data, l1=False, **_ignored) -> str:
+def verdict_gradient_descent(params, data, l1: bool = False) -> str:
     """gradient_descent (l1=True: gradient_descent_l1) runs `steps` full-batch SGD steps at `lr`.
 
     Checked on the check's own linear model f(x) = x @ w + b and data: both histories have
     length `steps`; losses[t] is the training loss before step t (data loss only: no L1 term),
     valid_losses[t] the validation loss after step t; the final parameters equal the
     float64 reference theta_steps of gradient descent on L (+ l1_weight * sum_p mean|p|, over
-    all parameters or over the weights only).  Tolerance: see the module docstring.
+    all parameters or over the weights only).  Tolerance: see the module docstring.  The
+    call's mse_loss, x, y, xvalid, yvalid must be a function and four tensors that pair up
+    (rows of inputs and labels, features of training and validation), but their values are
+    not used; l1 must be True or False.
     """
-    l1_weight = float(params["l1_weight"]) if l1 is True else None
+    l1_weight = float(params["l1_weight"]) if l1 else None
     prob = problem(params)
     run = read_run(GD_NAME, data, len(prob.w0))
     lr, steps = float(params["lr"]), int(params["steps"])
@@ -722,7 +758,7 @@ GRADIENT_DESCENT = Check(GD_NAME, probe_gradient_descent, verdict_gradient_desce
 
 # ----------------------------------------------------------------------------- Q14
 
-def probe_train_eval(params, gradient_descent, *_ignored, **_options):
+def probe_train_eval(params, gradient_descent):
     """Run gradient_descent on nn.Sequential(the check's linear model), recording the mode of
     every forward pass and whether it saw the training or the validation inputs."""
     kwargs = {"lr": params["lr"], "steps": params["steps"]}
@@ -762,7 +798,7 @@ def check_modes(check: str, run: Run) -> None:
                                     "mode), and model.train() again before the next step")
 
 
-def verdict_train_eval(params, data, **_ignored) -> str:
+def verdict_train_eval(params, data) -> str:
     """gradient_descent switches modes: model.train() for the training forward pass and
     model.eval() for the validation forward pass, in every iteration (the model holds a
     module recording its `training` flag at each call), and still runs the Q2 loop exactly

@@ -46,9 +46,15 @@ def test_the_model_is_left_as_it_was():
 
 
 def test_positional_options_are_refused_with_a_hint():
+    """The options are keyword-only: given by position they would not reach the verdict."""
     model = corpus.literal(KaimingDivide)
-    failure = fails_with(BUILD, "checker options", model, KaimingDivide, None, "normal")
-    assert "keyword" in failure.hint
+    failure = fails_with(BUILD, "how the checker is called", model, KaimingDivide, None,
+                         "normal")
+    assert "by keyword (dropout_type=..., type=...)" in failure.hint
+    assert failure.expected == "test_build(model, layertype, dropout_type=None, type='zeros')"
+    failure = fails_with(BUILD, "how the checker is called", model, KaimingDivide,
+                         type=["normal"])
+    assert "type takes a string" in failure.hint
 
 
 def test_messages_name_the_modules():

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from support import transport
-from support.checking import CheckFailure, make_checker
+from support.checking import CallError, CheckFailure, make_checker
 from support.training_checks import (ATOL, GRADIENT_DESCENT, RTOL, TRAIN_EVAL, DEFAULT_LR,
                                      descend, l1_margin, largest_curvature, make_params,
                                      make_train_eval_params, problem, smallest_move,
@@ -31,8 +31,20 @@ def _name(fn):
     return fn.__name__
 
 
+def notebook_mse(prediction, labels):
+    return torch.mean((prediction.reshape(-1) - labels.reshape(-1)) ** 2)
+
+
+def call_args(check, fn) -> tuple:
+    """The objects the notebook passes: test_gradient_descent(fn, mse_loss, x, y, xvalid,
+    yvalid) (the check validates but does not use the data), test_train_eval(fn)."""
+    if check is GRADIENT_DESCENT:
+        return fn, notebook_mse, corpus.x, corpus.y, corpus.xvalid, corpus.yvalid
+    return (fn,)
+
+
 def run(check, fn, seed=0, device="cpu", **options):
-    return check.run(fn, seed=seed, device=device, **options)
+    return check.run(*call_args(check, fn), seed=seed, device=device, **options)
 
 
 def fails_with(check, fn, seed=0, device="cpu", **options):
@@ -138,11 +150,14 @@ def test_student_exception_is_reported():
 
 # ----------------------------------------------------------------------------- notebook use
 
-def test_checker_ignores_the_notebook_data_and_prints_one_line(capsys):
+def test_checker_uses_its_own_data_and_prints_one_line(capsys):
+    """The notebook's data are checked for their kind, not used: other tensors (here three
+    features instead of one) give the same verdict."""
     checker = make_checker(GRADIENT_DESCENT)
-    checker(corpus.gd_zero_first_item, "mse_loss", corpus.x, corpus.y, corpus.xvalid,
+    checker(corpus.gd_zero_first_item, notebook_mse, corpus.x, corpus.y, corpus.xvalid,
             corpus.yvalid)
-    checker(corpus.l1_stack, None, None, None, None, None, l1=True, seed=3)
+    checker(corpus.l1_stack, notebook_mse, corpus.x3, corpus.y, corpus.x3[:50],
+            corpus.yvalid[:50], l1=True, seed=3)
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 2 and all(line.startswith("test_gradient_descent passed: ")
                                  for line in out)
@@ -150,10 +165,51 @@ def test_checker_ignores_the_notebook_data_and_prints_one_line(capsys):
     assert capsys.readouterr().out.startswith("test_train_eval passed: ")
 
 
-def test_facade_exports_the_checks():
-    facade = pytest.importorskip("support.hw4_pytorch_regularization")
-    assert facade.CHECKS["test_gradient_descent"] is GRADIENT_DESCENT
-    assert facade.CHECKS["test_train_eval"] is TRAIN_EVAL
+USAGE = "test_gradient_descent(gradient_descent, mse_loss, x, y, xvalid, yvalid, l1=False)"
+DATA = (notebook_mse, corpus.x, corpus.y, corpus.xvalid, corpus.yvalid)
+
+
+@pytest.mark.parametrize("args,options,observed", [
+    ((), {}, "missing a required argument: 'mse_loss'"),
+    (DATA[:4], {}, "missing a required argument: 'yvalid'"),
+    (DATA + (0.1,), {}, "too many positional arguments"),
+    (DATA, {"l1": 1}, "l1=1"),
+    (DATA, {"l1": "True"}, "l1='True'"),
+    (DATA, {"l2": True}, "unexpected keyword argument 'l2'"),
+    (DATA, {"lr": 0.01}, "unexpected keyword argument 'lr'"),
+    ((None, None, None, None, None), {"l1": True}, "mse_loss is a NoneType, not a function"),
+    (("mse_loss",) + DATA[1:], {}, "mse_loss is a str, not a function"),
+    ((notebook_mse, corpus.x.numpy()) + DATA[2:], {}, "x is a ndarray, not a tensor"),
+    ((notebook_mse, corpus.x, corpus.xvalid[:50], corpus.y, corpus.yvalid), {},
+     "x has 200 rows but y has 50"),
+    ((notebook_mse, corpus.x, corpus.y, corpus.x3, corpus.yvalid), {},
+     "training shapes (200, 1), (200, 1) but validation shapes (200, 3)"),
+])
+def test_a_mistyped_call_fails_loudly_and_says_how_to_call(args, options, observed):
+    fn = corpus.l1_stack if options.get("l1") is True else corpus.gd_zero_first_item
+    with pytest.raises(CallError) as excinfo:
+        make_checker(GRADIENT_DESCENT)(fn, *args, **options)
+    failure = excinfo.value
+    assert isinstance(failure, CheckFailure) and isinstance(failure, TypeError)
+    assert failure.prop == "how the checker is called" and failure.expected == USAGE
+    assert observed in failure.observed, failure.observed
+
+
+def test_the_grader_path_holds_the_call_too():
+    """probe() on the student's side and verdict() on the grader's check the call as well:
+    a verdict given l1=1 or an unknown option (the grader passes the source call's literals)
+    fails instead of treating it as l1=False."""
+    params = make_params(0, "cpu")
+    with pytest.raises(CallError):
+        GRADIENT_DESCENT.probe(params, corpus.l1_stack, *DATA, l1=1)
+    data = GRADIENT_DESCENT.probe(params, corpus.l1_stack, *DATA, l1=True)
+    assert "l1_weight=0.3" in GRADIENT_DESCENT.verdict(params, data, l1=True)
+    for options in ({"l1": 1}, {"l1": "<given>"}, {"l2": True}):
+        with pytest.raises(CallError) as excinfo:
+            GRADIENT_DESCENT.verdict(params, data, **options)
+        assert excinfo.value.expected == USAGE
+    with pytest.raises(CallError):
+        TRAIN_EVAL.run(corpus.te_seed_style, *DATA)
 
 
 # ----------------------------------------------------------------------------- parameters
@@ -204,7 +260,8 @@ def test_tolerance_headroom():
     worst = 0.0
     for seed in range(0, 51, 5):
         params = make_params(seed, "cpu")
-        data = GRADIENT_DESCENT.probe(params, corpus.gd_zero_first_item)
+        data = GRADIENT_DESCENT.probe(params, *call_args(GRADIENT_DESCENT,
+                                                         corpus.gd_zero_first_item))
         ref = descend(problem(params), params["lr"], params["steps"])
         for obs, want in ((np.append(data["weights"], data["bias"]), ref.final),
                           (data["losses"], ref.losses), (data["valid_losses"], ref.valid)):
@@ -230,7 +287,7 @@ def test_each_check_is_fast():
 
 def _through_transport(check, fn, seed=0, **options):
     params = check.make_params(seed, "cpu")
-    blob = transport.encode(check.probe(params, fn, **options))
+    blob = transport.encode(check.probe(params, *call_args(check, fn), **options))
     return check.verdict(params, transport.decode(blob), **options)
 
 
@@ -258,7 +315,7 @@ def test_probe_and_verdict_through_transport(check, fn, options, prop):
 
 def _good_data(check=GRADIENT_DESCENT, seed=0):
     params = check.make_params(seed, "cpu")
-    return params, check.probe(params, corpus.gd_copies_inputs)
+    return params, check.probe(params, *call_args(check, corpus.gd_copies_inputs))
 
 
 @pytest.mark.parametrize("check", [GRADIENT_DESCENT, TRAIN_EVAL], ids=lambda c: c.name)

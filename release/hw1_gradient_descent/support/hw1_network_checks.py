@@ -59,7 +59,7 @@ def model1_inputs(params: dict):
             for s in params["scales"]]
 
 
-def probe_model1(params: dict, model1, **_ignored) -> dict:
+def probe_model1(params: dict, model1) -> dict:
     data = {"callable": callable(model1), "argument_type": type(model1).__name__}
     if not data["callable"]:
         return data
@@ -79,7 +79,7 @@ def probe_model1(params: dict, model1, **_ignored) -> dict:
     return data
 
 
-def verdict_model1(params: dict, data: dict, **_ignored) -> str:
+def verdict_model1(params: dict, data: dict) -> str:
     """model1(x) = sigmoid(x . w + b) with the notebook's given w and b (rebuilt here from
     their seed), for three vectors x of length 5 the notebook never uses; a 0-dim tensor,
     within 1e-6 of the float64 value.  Nothing random."""
@@ -186,7 +186,7 @@ def forward_np(x, layers, variant="pinned"):
     return z[:, 0]
 
 
-def probe_network(params: dict, network, **_ignored) -> dict:
+def probe_network(params: dict, network) -> dict:
     data = {"callable": callable(network), "argument_type": type(network).__name__}
     if not data["callable"]:
         return data
@@ -223,7 +223,7 @@ def probe_network(params: dict, network, **_ignored) -> dict:
     return data
 
 
-def verdict_network(params: dict, data: dict, **_ignored) -> str:
+def verdict_network(params: dict, data: dict) -> str:
     """network(x, params): z_l = h_l(z_{l-1} @ w_l + b_l), output squeezed to shape (N,).
 
     Four cases, all with the check's own activations (torch.relu, torch.tanh, an identity,
@@ -326,7 +326,7 @@ def _calls(params):
     return calls + [("again", d0, d1)]
 
 
-def probe_make_layer(params: dict, make_layer, **_ignored) -> dict:
+def probe_make_layer(params: dict, make_layer) -> dict:
     data = {"callable": callable(make_layer), "argument_type": type(make_layer).__name__}
     if not data["callable"]:
         return data
@@ -379,7 +379,7 @@ def _std_hint(d0: int, d1: int, ratio: float) -> str:
     return "He initialisation: variance 2 / d0 (the number of inputs), standard deviation sqrt(2 / d0)"
 
 
-def verdict_make_layer(params: dict, data: dict, **_ignored) -> str:
+def verdict_make_layer(params: dict, data: dict) -> str:
     """make_layer(d0, d1, activation) -> (w, b, activation), w ~ N(0, 2/d0) iid of shape (d0, d1),
     b = zeros(d1), both float32 leaf tensors, the activation returned as given.
 

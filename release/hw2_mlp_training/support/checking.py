@@ -15,11 +15,22 @@ A check is split in two so that the same definition can run in two places:
 In a notebook the three run in one process (:meth:`Check.__call__`).  The grader runs the
 probe inside the student's process and the verdict in its own, on parameters it drew
 itself, so a student who patches torch or forges output only controls data.
+
+How a checker is called is the probe's own signature, less its first parameter ``params``:
+``probe_gradient_descent(params, gradient_descent, mse_loss, x, y, xvalid, yvalid, *,
+l1: bool = False)`` makes the notebook call ``test_gradient_descent(gradient_descent,
+mse_loss, x, y, xvalid, yvalid, l1=False)``.  :meth:`Check.probe` and :meth:`Check.verdict`
+hold every call to it, on both paths: a missing or extra argument, an unknown keyword, or a
+``bool`` option given anything but ``True``/``False`` (``l1=1``) raises :class:`CallError`,
+whose message shows the call to write.  Options are keyword-only, so that the verdict (which
+sees only the keywords of the call, as plain literals) always sees every option the probe saw.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -47,6 +58,19 @@ class CheckFailure(AssertionError):
         if hint:
             lines.append(f"  hint: {hint}")
         super().__init__("\n".join(lines))
+
+
+class CallError(CheckFailure, TypeError):
+    """A checker was called with arguments it does not take: the call, not the student's
+    code, is wrong.  Also a ``TypeError``, as Python's own "wrong arguments" error is."""
+
+    PROP = "how the checker is called"
+
+    def __init__(self, check: str, usage: str, problem: str, hint: str = ""):
+        self.usage = usage
+        super().__init__(check, self.PROP, expected=usage, observed=problem,
+                         hint=hint or "call it as its test cell does (copy that line); "
+                                      "seed=<int> picks another case")
 
 
 class StudentCodeError(Exception):
@@ -118,22 +142,142 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+# ----------------------------------------------------------------------------- calls
+
+STRICT_TYPES = {"bool": bool, "str": str}  # annotations a call's values must match exactly
+
+
+def call_signature(probe: Callable) -> inspect.Signature:
+    """How a check is called: the probe's signature without its first parameter (params)."""
+    signature = inspect.signature(probe)
+    return signature.replace(parameters=list(signature.parameters.values())[1:])
+
+
+def _strict_type(parameter: inspect.Parameter):
+    annotation = parameter.annotation
+    if isinstance(annotation, str):
+        return STRICT_TYPES.get(annotation)
+    return annotation if annotation in STRICT_TYPES.values() else None
+
+
+def usage_text(name: str, signature: inspect.Signature) -> str:
+    """The call to write, e.g. ``test_build(model, layertype, dropout_type=None, type='zeros')``."""
+    parts = []
+    for p in signature.parameters.values():
+        if p.kind is p.VAR_POSITIONAL:
+            parts.append(f"*{p.name}")
+        elif p.kind is p.VAR_KEYWORD:
+            parts.append(f"**{p.name}")
+        elif p.default is p.empty:
+            parts.append(p.name)
+        else:
+            parts.append(f"{p.name}={p.default!r}")
+    return f"{name}({', '.join(parts)})"
+
+
+def _describe(value) -> str:
+    text = repr(value) if isinstance(value, PLAIN_TYPES) else f"a {type(value).__name__}"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_call(name: str, signature: inspect.Signature, args: tuple, options: dict) -> None:
+    """Raise :class:`CallError` unless ``name(*args, **options)`` fits ``signature``: the
+    right number of arguments, known keywords, and exact types where an option is annotated
+    ``bool`` or ``str`` (``l1=1`` is not ``l1=True``)."""
+    usage = usage_text(name, signature)
+    try:
+        bound = signature.bind(*args, **options)
+    except TypeError as error:
+        keyword_only = [p.name for p in signature.parameters.values()
+                        if p.kind is p.KEYWORD_ONLY]
+        hint = (f"give the options by keyword ({', '.join(f'{k}=...' for k in keyword_only)}), "
+                "as the test cell does" if keyword_only and "positional" in str(error) else "")
+        raise CallError(name, usage, f"{len(args)} positional argument(s)"
+                        + (f" and the keyword(s) {', '.join(options)}" if options else "")
+                        + f": {error}", hint=hint) from None
+    for key, value in bound.arguments.items():
+        wanted = _strict_type(signature.parameters[key])
+        if wanted is not None and type(value) is not wanted:
+            choices = "True or False" if wanted is bool else "a string"
+            raise CallError(name, usage, f"{key}={_describe(value)}",
+                            hint=f"{key} takes {choices}, written as such "
+                                 f"(e.g. {key}={signature.parameters[key].default!r})")
+
+
+def check_plain_options(name: str, signature: inspect.Signature, options: dict) -> None:
+    """The verdict's side of :func:`check_call`: the options of the call as plain literals
+    (any other object as GIVEN); an option annotated bool or str must be such a literal."""
+    usage = usage_text(name, signature)
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+    for key, value in options.items():
+        parameter = signature.parameters.get(key)
+        if parameter is None or parameter.kind in (parameter.VAR_POSITIONAL,
+                                                   parameter.VAR_KEYWORD):
+            if takes_any:
+                continue
+            raise CallError(name, usage, f"unknown keyword {key}={_describe(value)}")
+        wanted = _strict_type(parameter)
+        if wanted is not None and type(value) is not wanted:
+            raise CallError(name, usage, f"{key}={_describe(value)}",
+                            hint=f"write {key}= with a literal value "
+                                 f"(e.g. {key}={parameter.default!r})")
+
+
+def _accepted(fn: Callable, options: dict) -> dict:
+    """The options ``fn`` declares (all of them when it takes ``**kwargs``)."""
+    parameters = inspect.signature(fn).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return options
+    names = {p.name for p in parameters}
+    return {k: v for k, v in options.items() if k in names}
+
+
 @dataclass(frozen=True)
 class Check:
-    """One check: its name (the notebook function's name), probe, verdict and parameters."""
+    """One check: its name (the notebook function's name), probe, verdict and parameters.
+
+    ``probe_fn`` and ``verdict_fn`` are the functions; call them through :meth:`probe` and
+    :meth:`verdict`, which first check the call against the probe's signature.
+    """
 
     name: str
-    probe: Callable[..., dict]
-    verdict: Callable[..., str]
+    probe_fn: Callable[..., dict]
+    verdict_fn: Callable[..., str]
     make_params: Callable[[int, str], dict]
     doc: str = ""
 
+    @functools.cached_property
+    def signature(self) -> inspect.Signature:
+        """How the checker is called (see :func:`call_signature`)."""
+        return call_signature(self.probe_fn)
+
+    @property
+    def usage(self) -> str:
+        return usage_text(self.name, self.signature)
+
+    def probe(self, params: dict, *args, **options) -> dict:
+        """The probe on the student's objects, after checking the call (CallError)."""
+        check_call(self.name, self.signature, args, options)
+        return self.probe_fn(params, *args, **options)
+
+    def verdict(self, params: dict, data, **options) -> str:
+        """The verdict on probe data; ``options`` as :func:`plain_options` makes them."""
+        check_plain_options(self.name, self.signature, options)
+        return self.verdict_fn(params, data, **_accepted(self.verdict_fn, options))
+
     def run(self, *args, seed: int = 0, device: str | None = None, **options) -> str:
         """Probe and verdict in this process; returns the pass summary or raises CheckFailure."""
+        if type(seed) is not int or seed < 0:
+            raise CallError(self.name, self.usage, f"seed={_describe(seed)}",
+                            hint="seed= takes a whole number >= 0 (0 is the notebook's case)")
+        if device is not None and not isinstance(device, str):
+            raise CallError(self.name, self.usage, f"device={_describe(device)}",
+                            hint="device= takes 'cpu' or 'cuda' (or leave it out)")
+        check_call(self.name, self.signature, args, options)
         params = self.make_params(seed, device or default_device())
         try:
             with preserved_random_state():
-                data = self.probe(params, *args, **options)
+                data = self.probe_fn(params, *args, **options)
         except CheckFailure:
             raise
         except StudentCodeError as error:
@@ -157,6 +301,7 @@ def make_checker(check: Check) -> Callable:
         return check(*args, **options)
 
     checker.__name__ = checker.__qualname__ = check.name
-    checker.__doc__ = check.doc or check.verdict.__doc__
+    checker.__doc__ = (check.doc or check.verdict_fn.__doc__ or "").rstrip() + \
+        f"\n\nCall: {check.usage}"
     checker.check = check
     return checker

@@ -8,8 +8,9 @@ across a process boundary.  Nothing here imports the hw4 modules.
 """
 
 from .checking import make_checker
-from .hw3_helpers import (MLP, evaluate, linear_benchmark, load_digits_split, load_mnist,
-                          make_loss_2d, newton_optimum_2d, perturbed_copy, plot_losses,
+from .hw3_helpers import (MLP, benchmark_accuracy, benchmark_predictions, evaluate,
+                          load_digits_split, load_mnist, make_loss_2d, newton_optimum_2d,
+                          perturbed_copy, plot_losses,
                           plot_param_distance, plot_timings, plot_training,
                           plot_trajectories_2d, print_params, run_optimizer,
                           show_class_filters, show_digits, time_forward_backward,
@@ -29,7 +30,8 @@ test_rmsprop_update = make_checker(RMSPROP_UPDATE)
 test_beat_benchmark = make_checker(BEAT_BENCHMARK)
 
 __all__ = [
-    "MLP", "zero_grad", "print_params", "evaluate", "train_model", "linear_benchmark",
+    "MLP", "zero_grad", "print_params", "evaluate", "train_model", "benchmark_accuracy",
+    "benchmark_predictions",
     "load_digits_split", "load_mnist",
     "show_digits", "show_class_filters", "plot_losses", "plot_training",
     "make_loss_2d", "newton_optimum_2d", "run_optimizer", "plot_param_distance",

@@ -176,7 +176,7 @@ def _run(params, update, prefix, hyper, steps, data):
         data[f"{prefix}_done"] = t + 1
 
 
-def probe(params: dict, update, **_ignored) -> dict:
+def probe(params: dict, update) -> dict:
     """Run A (non-default hyper-parameters, 3-5 steps) and run B (defaults, 2 steps)."""
     data = {"callable": callable(update)}
     if not data["callable"]:
@@ -389,7 +389,7 @@ def _describe(values) -> str:
     return np.array2string(flat, precision=5, separator=", ") + more
 
 
-def verdict(params: dict, data, **_ignored) -> str:
+def verdict(params: dict, data) -> str:
     """Replays the update rule from the maths on the check's own problem (see the module)."""
     rule = params["rule"]
     check = {"gd": GRADIENT_UPDATE_NAME, "momentum": MOMENTUM_UPDATE_NAME,
@@ -538,12 +538,29 @@ def _learning_rate(check, params, hyper, observed, reference):
                                 "or hard-coded learning rate)")
 
 
-GRADIENT_UPDATE = Check(GRADIENT_UPDATE_NAME, probe, verdict, gradient_update_params,
+def probe_gradient_update(params: dict, gradient_update) -> dict:
+    return probe(params, gradient_update)
+
+
+def probe_momentum_update(params: dict, momentum_update) -> dict:
+    return probe(params, momentum_update)
+
+
+def probe_rmsprop_update(params: dict, rmsprop_update) -> dict:
+    return probe(params, rmsprop_update)
+
+
+# One probe and one verdict for the three rules (params["rule"] says which); a probe per
+# check only so that each checker's call reads with the name of the function it takes.
+GRADIENT_UPDATE = Check(GRADIENT_UPDATE_NAME, probe_gradient_update, verdict,
+                        gradient_update_params,
                         doc="test_gradient_update(gradient_update): w <- w - lr * grad, in "
                             "place, over several calls with fresh losses.")
-MOMENTUM_UPDATE = Check(MOMENTUM_UPDATE_NAME, probe, verdict, momentum_update_params,
+MOMENTUM_UPDATE = Check(MOMENTUM_UPDATE_NAME, probe_momentum_update, verdict,
+                        momentum_update_params,
                         doc="test_momentum_update(momentum_update): v_t = -lr g + beta v_{t-1}, "
                             "w <- w + v_t, velocities kept in grad_vel, over several calls.")
-RMSPROP_UPDATE = Check(RMSPROP_UPDATE_NAME, probe, verdict, rmsprop_update_params,
+RMSPROP_UPDATE = Check(RMSPROP_UPDATE_NAME, probe_rmsprop_update, verdict,
+                       rmsprop_update_params,
                        doc="test_rmsprop_update(rmsprop_update): v_t = alpha v + (1-alpha) g^2, "
                            "w <- w - lr g / sqrt(v_t + eps), averages kept in grad_sq.")

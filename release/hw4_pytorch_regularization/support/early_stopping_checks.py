@@ -200,8 +200,9 @@ def _setting(params, patient):
     return int(params[f"{key}_steps"]), params[f"{key}_curves"]
 
 
-def probe(params, fn, *_ignored, patient=False, **_options):
-    """Run fn(model, loss_func, x, y, xvalid, yvalid, lr=, steps=) once per scripted curve."""
+def probe(params, gradient_descent_early_stopping, *, patient: bool = False):
+    """Run the student's loop (model, loss_func, x, y, xvalid, yvalid, lr=, steps=) once per
+    scripted curve."""
     steps, curves = _setting(params, patient)
     name = ("gradient_descent_patient_early_stopping" if patient is True
             else "gradient_descent_early_stopping")
@@ -209,7 +210,7 @@ def probe(params, fn, *_ignored, patient=False, **_options):
     what = f"{name}(model, loss_func, x, y, xvalid, yvalid, lr={params['lr']}, steps={steps})"
     prob, data = problem(params), {}
     for i, curve in enumerate(curves):
-        data.update(run_loop(fn, what, prob, params["device"], kwargs,
+        data.update(run_loop(gradient_descent_early_stopping, what, prob, params["device"], kwargs,
                              script=curve["values"], prefix=f"c{i}_"))
     return data
 
@@ -349,7 +350,7 @@ def check_curve(run, prob, lr, steps, curve, patient, path: Path) -> int:
     return n
 
 
-def verdict(params, data, patient=False, **_ignored) -> str:
+def verdict(params, data, patient: bool = False) -> str:
     """The early-stopping loop (patient=True: the patient rule of Q10) on scripted validation
     curves: the stopping iteration follows the rule (ties go on; for the patient rule no stop
     before iteration 50 and a comparison with the mean of the 50 previous values), the
