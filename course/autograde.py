@@ -13,7 +13,7 @@ cells are marked as not run.  Other students are never affected, and the command
 status stays 0 when every notebook was graded (as ``grader_tests``: a student's crash is
 a grade, not a grading failure).  Afterwards the student's autograded folder is cleaned of
 what the sandboxed kernel may have left there for root to trip on (see
-:func:`course.sandbox.sanitize`).
+:func:`course.sandbox_files.sanitize`).
 
 :class:`HideHiddenTests` runs in ``nbgrader generate_feedback``: test cells keep their
 visible call but lose their hidden region (replaced by one comment line), error outputs of
@@ -37,8 +37,9 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, List, Unicode, default
 
-from .notebooks import BEGIN_HIDDEN, END_HIDDEN
-from .sandbox import UID_BASE, reap, sanitize
+from .notebooks import BEGIN_HIDDEN, END_HIDDEN, nbgrader_meta
+from .sandbox_files import sanitize
+from .sandbox_limits import UID_BASE, reap
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -49,7 +50,7 @@ def _error(ename: str, evalue: str) -> NotebookNode:
 
 
 def is_test_cell(cell) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
+    meta = nbgrader_meta(cell)
     return cell.get("cell_type") == "code" and bool(meta.get("grade")) \
         and not meta.get("solution")
 

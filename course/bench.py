@@ -1,5 +1,7 @@
 """``make bench``: how fast a class is graded, by each path, on this machine (prints figures).
 
+One job (the benchmark, from building its class to printing its figures), in one module.
+
 In a scratch copy of the course it
 
 1. runs ``make release``'s first step, executing every source notebook with its solutions
@@ -129,7 +131,7 @@ def measured(command: list[str], cwd: Path, log: Path) -> dict:
 
 def _tree_rss_kb(root: int) -> tuple[int, int]:
     """(largest process, sum over processes) resident KiB of ``root`` and its descendants."""
-    from .sandbox import resident_pages, descendants
+    from .proc_meters import descendants, resident_pages
 
     page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
     sizes = [resident_pages(pid) * page_kb for pid in descendants(root)]

@@ -4,10 +4,13 @@
 * ``gradescope_setting(key, default)``: the Gradescope autograder's settings
   (``[tool.course.gradescope]``, read by :mod:`course.gradescope`);
 * ``nbgrader_setting(section, key)``: a value from nbgrader_config.py;
-* ``load_grading_config()``: the grader's limits (``[tool.course.grading]``): every limit the
-  grader applies to a submission lives there, with its default and meaning below.  The
-  command line (``pytest grader_tests --device ... --check-timeout ...``) may override some
-  of them for one run; nothing else in the package hard-codes a limit.
+* ``load_grading_config()``: the grader's limits (``[tool.course.grading]``) and
+  ``load_sandbox_config()``: the sandbox's (``[tool.course.sandbox]``), each with the limits
+  both share (memory, file size, disk: ``[tool.course.limits]``), read by one reader
+  (:func:`load_table`).  Every limit applied to a submission lives there, with its default
+  and meaning below.  The command line (``pytest grader_tests --device ... --check-timeout
+  ...``) may override some of them for one run; nothing else in the package hard-codes a
+  limit.
 """
 
 from __future__ import annotations
@@ -121,25 +124,10 @@ class GradingConfig:
 
 
 def load_grading_config(pyproject: str | Path | None = None) -> GradingConfig:
-    """The ``[tool.course.grading]`` table of ``pyproject`` (default: the repository's).
-
-    A key the table leaves out keeps its default above.  A missing or unreadable file, a
-    missing table, an unknown key or a value of the wrong type is an error (ConfigError):
-    a typo must not silently leave a default limit in place.
-    """
-    path = Path(pyproject) if pyproject else REPO_ROOT / "pyproject.toml"
-    table = course_table(path, "grading")
-    defaults = GradingConfig()
-    unknown = set(table) - {f.name for f in dataclasses.fields(GradingConfig)}
-    if unknown:
-        raise ConfigError(f"{path}: unknown [tool.course.grading] keys: {sorted(unknown)}")
-    for key, value in table.items():
-        expected = type(getattr(defaults, key))
-        allowed = (int, float) if expected in (int, float) else expected
-        if not isinstance(value, allowed) or (expected is not bool and isinstance(value, bool)):
-            raise ConfigError(f"{path}: [tool.course.grading] {key} must be a "
-                             f"{expected.__name__}, not {value!r}")
-    return GradingConfig(**table)
+    """The grader's settings: ``[tool.course.grading]`` and the shared
+    ``[tool.course.limits]`` of ``pyproject`` (default: the repository's); see
+    :func:`load_table`."""
+    return load_table(GradingConfig, "grading", pyproject)
 
 
 # --------------------------------------------------------------------------- sandbox
@@ -166,25 +154,54 @@ class SandboxConfig:
     def __post_init__(self):
         for f in dataclasses.fields(self):
             if f.name != "enabled" and not getattr(self, f.name) > 0:
-                raise ValueError(f"[tool.course.sandbox] {f.name} must be positive")
+                table = "limits" if f.name in LIMIT_KEYS else "sandbox"
+                raise ValueError(f"[tool.course.{table}] {f.name} must be positive")
 
 
 def load_sandbox_config(pyproject: str | Path | None = None) -> SandboxConfig:
-    """The ``[tool.course.sandbox]`` table of ``pyproject`` (default: the repository's).
+    """The sandbox's settings: ``[tool.course.sandbox]`` and the shared
+    ``[tool.course.limits]`` of ``pyproject`` (default: the repository's); see
+    :func:`load_table`."""
+    return load_table(SandboxConfig, "sandbox", pyproject)
 
-    A key the table leaves out keeps its default above.  A missing or unreadable file, a
-    missing table, an unknown key or a value of the wrong type is an error (ConfigError): a
-    typo must not silently leave a default limit in place.
+
+# --------------------------------------------------------------------------- the reader
+
+# The limits every process that runs student code has, the grader's student processes and
+# nbgrader's sandboxed kernel alike: ``[tool.course.limits]``, set once for both.
+LIMIT_KEYS = ("memory_limit_mb", "file_size_limit_mb", "disk_limit_mb")
+
+
+def load_table(kind: type, name: str, pyproject: str | Path | None = None):
+    """``kind`` (a settings dataclass) from ``[tool.course.<name>]`` and
+    ``[tool.course.limits]`` (:data:`LIMIT_KEYS`) of ``pyproject`` (default: the
+    repository's).
+
+    A key the tables leave out keeps its default.  A missing or unreadable file, a missing
+    table, an unknown key (a limit set in the wrong table too) or a value of the wrong type
+    is an error (ConfigError) that names the file, the table and the key: a typo must not
+    silently leave a default limit in place.
     """
+    import typing
+
     path = Path(pyproject) if pyproject else REPO_ROOT / "pyproject.toml"
-    table = course_table(path, "sandbox")
-    fields = {f.name: f for f in dataclasses.fields(SandboxConfig)}
-    unknown = set(table) - set(fields)
-    if unknown:
-        raise ConfigError(f"{path}: unknown [tool.course.sandbox] keys: {sorted(unknown)}")
-    for key, value in table.items():
-        expected = type(getattr(SandboxConfig(), key))
-        if type(value) is not expected:
-            raise ConfigError(f"{path}: [tool.course.sandbox] {key} must be a "
-                             f"{expected.__name__}, not {value!r}")
-    return SandboxConfig(**table)
+    own, limits = course_table(path, name), course_table(path, "limits")
+    types = typing.get_type_hints(kind)
+    for table, heading, allowed in ((own, name, set(types) - set(LIMIT_KEYS)),
+                                    (limits, "limits", set(LIMIT_KEYS))):
+        unknown = set(table) - allowed
+        if unknown:
+            moved = sorted(unknown & set(LIMIT_KEYS))
+            raise ConfigError(f"{path}: unknown [tool.course.{heading}] keys: "
+                              f"{sorted(unknown)}" + (f" ({', '.join(moved)} belong in "
+                                                      f"[tool.course.limits], set once for "
+                                                      f"the grader and the sandbox)"
+                                                      if moved else ""))
+        for key, value in table.items():
+            expected = types[key]
+            accepted = (int, float) if expected is float else expected
+            if not isinstance(value, accepted) or (expected is not bool
+                                                   and isinstance(value, bool)):
+                raise ConfigError(f"{path}: [tool.course.{heading}] {key} must be a "
+                                  f"{expected.__name__}, not {value!r}")
+    return kind(**own, **limits)

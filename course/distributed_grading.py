@@ -6,9 +6,9 @@ and afterwards judges every probe's data and writes the grade sheet.  Only the p
 runs student code moves: one ``Client.submit`` per student sends the steps (plain JSON)
 to a Dask worker, where :func:`run_steps` runs them exactly as a local run does, in the
 same student process (:class:`course.supervisor.StepRunner`, forked from a warm worker of
-:mod:`course.workers`, with the same limits and, where configured, the same sandbox), and
+:mod:`course.warm_worker`, with the same limits and, where configured, the same sandbox), and
 returns plain data: each step's outcome, a probe's data as the bytes the student process
-wrote (:mod:`support.transport`'s format), and the student's output.  The centre checks
+wrote (:mod:`course.transport`'s format), and the student's output.  The centre checks
 those bytes as it checks a local probe's file (bounded size, plain arrays and JSON, never
 pickle) before a verdict sees them.
 
@@ -53,6 +53,7 @@ def job_for(grader) -> dict:
 def run_steps(job: dict, steps: list[dict]) -> dict:
     """Run one submission's steps in a student process on this machine; plain data back."""
     from .config import GradingConfig
+    from .grading import matplotlib_cache, prepare_work_folder
     from .supervisor import StepRunner
 
     started = time.monotonic()
@@ -63,7 +64,7 @@ def run_steps(job: dict, steps: list[dict]) -> dict:
         work, out = folder / "work", folder / "out"
         work.mkdir()
         out.mkdir()
-        prepare_work_folder(work, Path(job["source_dir"]))
+        prepare_work_folder(work, Path(job["source_dir"]), matplotlib_cache())
         runner = StepRunner(steps, work, out, config, job["device"], job["facade"],
                             job["sys_path"])
         runner.launcher = zygote.launch
@@ -83,30 +84,9 @@ def run_steps(job: dict, steps: list[dict]) -> dict:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def prepare_work_folder(work: Path, source_dir: Path) -> None:
-    """What a local run puts in a work folder: the files next to the source notebook (data
-    its setup cells read) and this machine's matplotlib font list."""
-    for item in source_dir.iterdir():
-        if item.suffix == ".ipynb" or item.name.startswith("."):
-            continue
-        if item.is_dir():
-            shutil.copytree(item, work / item.name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(item, work / item.name)
-    mpl = work / ".matplotlib"
-    mpl.mkdir()
-    try:
-        import matplotlib
-
-        for font_list in Path(matplotlib.get_cachedir()).glob("fontlist-*.json"):
-            shutil.copy2(font_list, mpl / font_list.name)
-    except Exception:  # noqa: BLE001 - no cache: the student process builds its own
-        pass
-
-
 def _zygote(job: dict):
     """This thread's warm worker (started on its first student, kept for the next ones)."""
-    from .workers import Zygote
+    from .warm_worker import Zygote
 
     key = (job["facade"], tuple(job["sys_path"]))
     zygote = getattr(_LOCAL, "zygote", None)
@@ -211,9 +191,7 @@ def grade_on_cluster(grader, notebooks: dict, scheduler: str, progress: bool = T
     from distributed import Client, as_completed
 
     from .grading import StudentGrade
-    from .notebooks import NotebookError, load_notebook
-    from .plan import build_steps
-    from .workers import progress_bar
+    from .worker_pool import progress_bar
 
     own_client = client is None
     if client is None:
@@ -221,7 +199,7 @@ def grade_on_cluster(grader, notebooks: dict, scheduler: str, progress: bool = T
                         security=cluster_security(scheduler, **(tls or {})))
     job = job_for(grader)
     max_bytes = grader.config.file_size_limit_mb * 2**20
-    results, pending, started = {}, {}, {}
+    results, pending = {}, {}
     bar = progress_bar(len(notebooks), progress, f"grading {grader.assignment.name} on "
                                                  f"{scheduler}")
     run_id = uuid.uuid4().hex[:8]
@@ -236,41 +214,31 @@ def grade_on_cluster(grader, notebooks: dict, scheduler: str, progress: bool = T
 
     try:
         for student, path in notebooks.items():
-            started[student] = time.monotonic()
-            try:
-                nb = load_notebook(path, where=Path(path).name)
-            except NotebookError as error:
-                from .grading import _other_notebooks
-
-                message = str(error) + _other_notebooks(Path(path))
-                finish(StudentGrade(student, grader.all_rows(student, "error", message), 0.0))
+            plan = grader.plan(student, path)  # here: only the steps travel
+            if isinstance(plan, StudentGrade):
+                finish(plan)  # no readable notebook
                 continue
-            steps, lost = build_steps(grader.assignment, nb, grader.seeds, grader.params_for)
-            future = client.submit(run_steps, job, steps, pure=False,
+            future = client.submit(run_steps, job, plan.steps, pure=False,
                                    key=f"grade-{run_id}-{len(pending)}")
-            pending[future] = (student, steps, lost)
+            pending[future] = plan
         for future in as_completed(list(pending)):
-            student, steps, lost = pending.pop(future)
+            plan = pending.pop(future)
             try:
                 remote = future.result()
-                outcomes = outcomes_from(remote["outcomes"], max_bytes)
-                rows = [grader._judge(student, check, steps, outcomes, lost)
-                        for check in grader.assignment.checks]
-                grade = StudentGrade(student, rows, float(remote.get("seconds", 0.0)),
-                                     str(remote.get("output", "")))
-                if remote.get("startup_failure"):
-                    grade.internal_error = str(remote["startup_failure"])
+                grade = grader.judge(plan, outcomes_from(remote["outcomes"], max_bytes),
+                                     float(remote.get("seconds", 0.0)),
+                                     str(remote.get("output", "")),
+                                     remote.get("startup_failure") and
+                                     str(remote["startup_failure"]))
             except Exception as error:  # noqa: BLE001 - the cluster failed, not the student
-                message = f"internal grader error (cluster): {type(error).__name__}: {error}"
-                grade = StudentGrade(student, grader.all_rows(student, "error", message))
-                grade.internal_error = message
+                grade = grader.internal_error(plan.student, error, "cluster")
             finish(grade)
     finally:
         bar.close()
         try:  # the warm workers this run started on the cluster: stopped, folders removed
-            from .workers import _stop_all
+            from .warm_worker import stop_all
 
-            client.run(_stop_all)
+            client.run(stop_all)
         except Exception:  # noqa: BLE001 - a worker that is gone has nothing left to stop
             pass
         if own_client:

@@ -20,6 +20,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
 from .config import nbgrader_setting
+from .notebooks import grade_id, nbgrader_meta
 
 
 class SourceNotebookError(Exception):
@@ -29,9 +30,9 @@ class SourceNotebookError(Exception):
 def cell_label(nb, index: int) -> str:
     """'cell 7 (grade_id mse_loss_tests)' or 'cell 7 (first line ...)' for messages."""
     cell = nb.cells[index]
-    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-    if grade_id:
-        return f"cell {index} (grade_id {grade_id})"
+    gid = grade_id(cell)
+    if gid:
+        return f"cell {index} (grade_id {gid})"
     first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
     return f"cell {index} ({first[:60]!r})"
 
@@ -82,7 +83,7 @@ def test_cell_problems(nb) -> list[str]:
     ignore = re.compile(nbgrader_setting("IgnorePattern", "pattern"))
     problems = []
     for index, cell in enumerate(nb.cells):
-        meta = cell.metadata.get("nbgrader", {})
+        meta = nbgrader_meta(cell)
         if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
             continue
         for output in cell.get("outputs", []):

@@ -17,7 +17,7 @@ the same files.  ``build`` then checks it: unpacked into a scratch folder laid o
 ``/autograder``, ``run_autograder`` must give the source notebook (the solutions) full marks.
 
 ``run`` grades ``<root>/submission/<a>.ipynb`` with ``make grade``'s engine: the
-:class:`course.grading.Grader`, one warm worker (:func:`course.workers.grade_class`), the
+:class:`course.grading.Grader`, one warm worker (:func:`course.grade.grade_class`), the
 sandbox and the limits of the zip's pyproject.toml, seeds drawn for this run (in
 ``extra_data`` and on stdout, which Gradescope shows the instructor); it writes
 ``<root>/results/results.json`` (:mod:`course.gradescope_results`).  A missing or misnamed
@@ -197,7 +197,7 @@ def run_autograder(root: Path, python: str = sys.executable,
 def check_autograder(zip_path: Path, solution: Path, max_points: float) -> dict:
     """Grade the ``solution`` notebook with the zip's ``run_autograder`` in a scratch
     ``/autograder``; it must get ``max_points``.  Returns its results.json."""
-    from .workers import progress_bar
+    from .worker_pool import progress_bar
 
     config = load_grading_config()
     limit = config.startup_timeout_s + config.student_timeout_s + 120
@@ -276,8 +276,9 @@ def grade_submission(root: Path, settings: Settings) -> dict:
 def _grade(assignment, config, device: str, seeds: list[int], notebook: Path):
     """One StudentGrade: a warm worker that warms up while this process imports the
     checkers, as in make grade (no notebook file: nothing to start)."""
+    from .grade import grade_class
     from .grading import Grader, matplotlib_cache
-    from .workers import WarmPool, grade_class
+    from .worker_pool import WarmPool
 
     setup = _Setup(assignment, config, device)
     pool = WarmPool(setup, 1, fonts=matplotlib_cache()) if _readable(notebook) else None

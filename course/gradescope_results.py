@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .notebooks import BEGIN_HIDDEN
-from .reports import number
+from .reports import number, verdict_data
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 WHEN_SHOWN = {
@@ -44,6 +44,7 @@ class CaseResult:
     visibility: str
     points: float | None = None  # None: a test without points (a visible case)
     max_points: float | None = None
+    verdict_at: str = ""  # where the check's verdict is defined (CheckResult.verdict_at)
 
     def test(self, index: str) -> dict:
         """The entry of ``tests`` in results.json."""
@@ -54,6 +55,7 @@ class CaseResult:
                  "output": output, "visibility": self.visibility}
         if self.max_points is not None:
             entry.update(score=number(self.points), max_score=number(self.max_points))
+        entry.update(verdict_data(self.verdict_at))
         return entry
 
 
@@ -62,13 +64,14 @@ def check_cases(check, row, fresh: int, visibility: str) -> list[CaseResult]:
     if check.checker is None or fresh == 0:
         hidden = check.checker is None and BEGIN_HIDDEN in (check.source or "")
         return [CaseResult(f"{check.grade_id}: {check.call_text()}", row.status, row.message,
-                           visibility if hidden else "visible", row.points, row.max_points)]
+                           visibility if hidden else "visible", row.points, row.max_points,
+                           row.verdict_at)]
     hidden_failed = row.status != "passed" and row.case_seed not in (None, 0)
     visible_passed = row.status == "passed" or hidden_failed
     visible = CaseResult(f"{check.grade_id}: {check.call_text()} (visible case)",
                          "passed" if visible_passed else row.status,
                          row.message if row.status == "passed" or not visible_passed
-                         else "passed", "visible")
+                         else "passed", "visible", verdict_at=row.verdict_at)
     if not visible_passed:
         status, message = "not judged", ("no points: the visible case did not pass, and a "
                                          "check earns its points when every case passes")
@@ -77,7 +80,7 @@ def check_cases(check, row, fresh: int, visibility: str) -> list[CaseResult]:
     else:
         status, message = "passed", f"passed on {fresh} fresh inputs"
     hidden = CaseResult(f"{check.grade_id}: hidden cases ({fresh} fresh inputs)", status,
-                        message, visibility, row.points, row.max_points)
+                        message, visibility, row.points, row.max_points, row.verdict_at)
     return [visible, hidden]
 
 

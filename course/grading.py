@@ -18,6 +18,12 @@ A check passes when every seed passes; its status is then ``passed``, else the f
 problem in seed order: ``failed`` (wrong result, the student's exception, an undefined
 name, malformed data), ``timeout`` (a wall-clock limit) or ``error`` (the process died or
 ran out of memory or disk, or the notebook could not be read).
+
+One job, the grader of one submission (:class:`Grader`: :meth:`~Grader.plan`, run,
+:meth:`~Grader.judge`), with the settings a run draws once (device, seeds); a front end
+that runs the steps elsewhere (:mod:`course.distributed_grading`) calls ``plan`` and
+``judge`` itself.  Where a check's verdict is defined is on every row
+(``CheckResult.verdict_at``).
 """
 
 from __future__ import annotations
@@ -59,6 +65,8 @@ class CheckResult:
     message: str
     case_seed: int | None = None  # a check that did not pass: the seed that decided it
     #                               (0: the notebook's visible case; None: not a probe)
+    verdict_at: str = ""  # where its verdict is defined: a verdict function's module and
+    #                       name (support.<...>.judge_dropout), or the notebook's test cell
 
 
 @dataclass
@@ -78,6 +86,15 @@ class StudentGrade:
     @property
     def max_points(self) -> float:
         return sum(r.max_points for r in self.results)
+
+
+@dataclass
+class Plan:
+    """One submission's steps (:func:`course.plan.build_steps`) and the cells it lost."""
+
+    student: str
+    steps: list[dict]
+    lost: dict
 
 
 def resolve_device(device: str) -> str:
@@ -126,7 +143,7 @@ def draw_seeds(fresh: int) -> list[int]:
 class Grader:
     """Grades submissions of one assignment with one configuration, device and seed list."""
 
-    launcher = None  # how student processes start (StepRunner.launcher; course.workers)
+    launcher = None  # how student processes start (StepRunner.launcher; course.warm_worker)
     scratch = None   # where submissions' folders are made (None: the system's temp folder)
 
     def __init__(self, assignment: Assignment, config: GradingConfig, device: str,
@@ -159,7 +176,31 @@ class Grader:
     # ----------------------------------------------------------------- one student
 
     def grade(self, student: str, notebook_path: str | Path) -> StudentGrade:
-        """Grade one submission; never raises for anything the submission contains."""
+        """Grade one submission here: :meth:`plan`, run its steps in student processes
+        (:attr:`launcher`), :meth:`judge`; never raises for anything the submission
+        contains."""
+        started = time.monotonic()
+        plan = self.plan(student, notebook_path)
+        if isinstance(plan, StudentGrade):
+            return plan
+        folder = Path(tempfile.mkdtemp(prefix="grading-", dir=self.scratch))
+        try:
+            work, out = folder / "work", folder / "out"
+            work.mkdir()
+            out.mkdir()
+            self._prepare_work_folder(work)
+            runner = StepRunner(plan.steps, work, out, self.config, self.device,
+                                self.assignment.facade, self.sys_path)
+            runner.launcher = self.launcher
+            outcomes = runner.run()
+            return self.judge(plan, outcomes, time.monotonic() - started,
+                              runner.output.text(), runner.startup_failure)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def plan(self, student: str, notebook_path: str | Path) -> "Plan | StudentGrade":
+        """What to run for one submission (its steps, :mod:`course.plan`), or its grade
+        when its notebook cannot be read."""
         started = time.monotonic()
         try:
             nb = load_notebook(notebook_path, where=Path(notebook_path).name)
@@ -168,46 +209,44 @@ class Grader:
             return StudentGrade(student, self.all_rows(student, "error", message),
                                 time.monotonic() - started)
         steps, lost = build_steps(self.assignment, nb, self.seeds, self.params_for)
-        folder = Path(tempfile.mkdtemp(prefix="grading-", dir=self.scratch))
-        try:
-            work, out = folder / "work", folder / "out"
-            work.mkdir()
-            out.mkdir()
-            self._prepare_work_folder(work)
-            runner = StepRunner(steps, work, out, self.config, self.device,
-                                self.assignment.facade, self.sys_path)
-            runner.launcher = self.launcher
-            outcomes = runner.run()
-            results = [self._judge(student, check, steps, outcomes, lost)
-                       for check in self.assignment.checks]
-            grade = StudentGrade(student, results, time.monotonic() - started,
-                                 runner.output.text())
-            if runner.startup_failure:
-                grade.internal_error = runner.startup_failure
-            return grade
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        return Plan(student, steps, lost)
+
+    def judge(self, plan: "Plan", outcomes: dict, seconds: float = 0.0, output: str = "",
+              startup_failure: str | None = None) -> StudentGrade:
+        """The grade of a submission from its steps' outcomes (step id -> StepOutcome),
+        wherever they ran."""
+        results = [self._judge(plan.student, check, plan.steps, outcomes, plan.lost)
+                   for check in self.assignment.checks]
+        grade = StudentGrade(plan.student, results, seconds, output)
+        if startup_failure:
+            grade.internal_error = startup_failure
+        return grade
+
+    def internal_error(self, student: str, error: BaseException | str,
+                       where: str = "") -> StudentGrade:
+        """The grade of a student the grader failed (a bug, a lost cluster): every check
+        ``error`` with the reason, and the run reports it as an internal grader error."""
+        reason = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        message = f"internal grader error{f' ({where})' if where else ''}: {reason}"
+        grade = StudentGrade(student, self.all_rows(student, "error", message))
+        grade.internal_error = message
+        return grade
 
     def all_rows(self, student: str, status: str, message: str) -> list[CheckResult]:
         """The same status and message for every check (a notebook that could not run)."""
-        return [CheckResult(student, c.grade_id, 0, c.points, status, message)
-                for c in self.assignment.checks]
+        return [CheckResult(student, c.grade_id, 0, c.points, status, message,
+                            verdict_at=self.verdict_at(c)) for c in self.assignment.checks]
+
+    def verdict_at(self, check: GradedCheck) -> str:
+        """Where the verdict of ``check`` is defined: its checker's verdict function
+        (module and qualified name, read from the function), or, for a test cell that is
+        not a checker call, that cell of the notebook."""
+        if check.checker is None:
+            return f"{self.assignment.notebook_path.name}:{check.grade_id}"
+        return function_location(self.checks[check.checker].verdict_fn)
 
     def _prepare_work_folder(self, work: Path) -> None:
-        """Files next to the source notebook (data the setup cells read), and a font cache."""
-        for item in self.assignment.notebook_path.parent.iterdir():
-            if item.suffix == ".ipynb" or item.name.startswith("."):
-                continue
-            target = work / item.name
-            if item.is_dir():
-                shutil.copytree(item, target, ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                shutil.copy2(item, target)
-        mpl = work / ".matplotlib"
-        mpl.mkdir()
-        if self._mpl_cache:
-            for font_list in Path(self._mpl_cache).glob("fontlist-*.json"):
-                shutil.copy2(font_list, mpl / font_list.name)
+        prepare_work_folder(work, self.assignment.notebook_path.parent, self._mpl_cache)
 
     # ----------------------------------------------------------------- verdicts
 
@@ -232,7 +271,7 @@ class Grader:
             message = message[:limit - 15] + " [... cut]"
         points = check.points if status == "passed" else 0
         return CheckResult(student, check.grade_id, points, check.points, status, message,
-                           seed)
+                           seed, self.verdict_at(check))
 
     def _judge_probe(self, check, step, outcome, steps, outcomes, lost) -> tuple[str, str]:
         config = self.config
@@ -314,6 +353,19 @@ class Grader:
         return ("timeout" if "did not finish" in problem else "failed"), problem
 
 
+def function_location(function) -> str:
+    """``module.qualified_name`` of a function (through decorators and partials)."""
+    import functools
+    import inspect
+
+    while isinstance(function, functools.partial):
+        function = function.func
+    function = inspect.unwrap(function)
+    module = getattr(function, "__module__", None) or "?"
+    name = getattr(function, "__qualname__", None) or type(function).__qualname__
+    return f"{module}.{name}"
+
+
 def _other_notebooks(path: Path) -> str:
     """' (found instead: hw4 (1).ipynb)' when the student handed in a misnamed notebook."""
     if path.exists():
@@ -339,6 +391,25 @@ def _with_hints(message: str, device: str) -> str:
         message += (f"\n  note: grading ran on {device}; put new tensors on the device of "
                     f"the inputs (x.device)")
     return message
+
+
+def prepare_work_folder(work: Path, source_dir: Path, mpl_cache: str | None) -> None:
+    """What a work folder starts with, wherever it is (here or on a Dask worker): the files
+    next to the source notebook (data the setup cells read) and the matplotlib font list of
+    ``mpl_cache`` (it spares each student process a rebuild)."""
+    for item in Path(source_dir).iterdir():
+        if item.suffix == ".ipynb" or item.name.startswith("."):
+            continue
+        target = work / item.name
+        if item.is_dir():
+            shutil.copytree(item, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(item, target)
+    mpl = work / ".matplotlib"
+    mpl.mkdir()
+    if mpl_cache:
+        for font_list in Path(mpl_cache).glob("fontlist-*.json"):
+            shutil.copy2(font_list, mpl / font_list.name)
 
 
 def matplotlib_cache() -> str | None:

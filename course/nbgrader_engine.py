@@ -92,7 +92,7 @@ class Engine:
     def grade(self, student: str, notebook: Path) -> StudentGrade:
         """Grade one submission, as ``make grade`` does (its process forked from a warm
         worker started at the first student)."""
-        from .workers import Zygote
+        from .warm_worker import Zygote
 
         if self.zygote is None:
             self.zygote = Zygote(self.grader.assignment.facade, self.grader.sys_path,

@@ -1,7 +1,7 @@
 """``make autograde WORKERS=n``: ``nbgrader autograde`` over a class in parallel.
 
 Grading comes first, as in ``make grade``: the whole class is graded by the grading engine
-with ``n`` warm workers (:func:`course.workers.grade_class`), on seeds drawn once for the
+with ``n`` warm workers (:func:`course.grade.grade_class`), on seeds drawn once for the
 run (or ``--seeds``), and each student's grade is handed to nbgrader in a private folder
 (``EngineExecute.grades_dir``, :mod:`course.nbgrader_engine`): nbgrader's own step then
 only writes the verdicts into the test cells, scores them and stores them.
@@ -265,7 +265,7 @@ class ParallelAutograde:
         from .config import load_grading_config
         from .grading import draw_seeds
         from .nbgrader_engine import Engine, write_grade
-        from .workers import grade_class
+        from .grade import grade_class
 
         if not self.seeds:  # one set for the run, here and in every nbgrader process
             self.seeds = draw_seeds(load_grading_config(self.root / "pyproject.toml")

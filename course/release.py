@@ -4,7 +4,10 @@ For each assignment, in order:
 1. execute the source notebook with its solutions; stop, naming the cell, if a cell fails or
    an autograded test cell would not get full points;
 2. run ``nbgrader generate_assignment`` to write the student stub into release/<a>/;
-3. copy the ``support`` package next to it, so the release folder is all a student needs;
+3. write next to it the support code its notebook imports (``support/__init__.py``, the core
+   modules it uses and ``support/<a>/``), so the release folder is all a student needs, and
+   ``release/<a>.zip`` (notebook + that support code) to hand out; both are generated, never
+   committed (.gitignore);
 4. verify the stub carries no solution or hidden-test text;
 5. print a summary: graded cells, autograded and manual points, number of stubs.
 
@@ -18,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -59,26 +63,45 @@ def venv_env() -> dict:
 
 
 def generate(root: Path, assignment: str) -> Path:
-    """nbgrader generate_assignment, then the support package copied beside the stub."""
+    """nbgrader generate_assignment, then the support code the notebook imports written beside
+    the stub, and the folder zipped to release/<assignment>.zip."""
     subprocess.run([str(venv_bin() / "nbgrader"), "generate_assignment", assignment, "--force",
                     "--log-level=WARN"], cwd=root, check=True, env=venv_env())
     target = root / "release" / assignment
     shutil.rmtree(target / "support", ignore_errors=True)
-    (target / "support").mkdir()
-    for name in support_modules(root, assignment):
-        shutil.copy2(root / "support" / name, target / "support" / name)
+    modules = support_modules(root, assignment)
+    for name in modules:
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / name, target / name)
+    write_zip(target, assignment, [f"{assignment}.ipynb", *modules])
     return target
 
 
 def support_modules(root: Path, assignment: str) -> list[str]:
-    """The files of ``support`` that the assignment's notebook imports, found by importing its
-    facade in a fresh interpreter."""
+    """The files of ``support`` that the assignment's notebook imports (``support/...`` paths),
+    found by importing its facade in a fresh interpreter: the package's ``__init__``, the core
+    modules the facade uses and its own ``support/<assignment>/`` package."""
     code = ("import sys, support, support.{a}\n"
             "print('\\n'.join(sorted(m.__file__ for n, m in sys.modules.items()\n"
             "    if n == 'support' or n.startswith('support.'))))").format(a=assignment)
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
                             text=True, check=True, env=venv_env())
-    return sorted(Path(line).name for line in result.stdout.split())
+    base = (root / "support").resolve()
+    return sorted(f"support/{Path(line).resolve().relative_to(base).as_posix()}"
+                  for line in result.stdout.split())
+
+
+def write_zip(target: Path, assignment: str, names: list[str]) -> Path:
+    """release/<assignment>.zip: the files ``names`` of the release folder, under
+    ``<assignment>/``, in a fixed order with fixed dates (the same release, the same zip)."""
+    path = target.parent / f"{assignment}.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(names):
+            info = zipfile.ZipInfo(f"{assignment}/{name}", date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, (target / name).read_bytes())
+    return path
 
 
 def leaks(release_dir: Path) -> list[str]:

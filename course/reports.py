@@ -1,9 +1,11 @@
 """What a grading run writes: the grade sheet, Gradescope files, and the terminal summary.
 
 * ``grades/<a>.csv``: one row per student per check (``CSV_COLUMNS``); messages on one line
-  so that any LMS import or spreadsheet reads them;
+  so that any LMS import or spreadsheet reads them; ``verdict`` names where the check's
+  verdict is defined (a function's module and name, or the notebook's test cell);
 * ``grades/<a>/<student>/results.json``: Gradescope's autograder format (``tests[]`` with
-  name, score, max_score, status, output, visibility; top-level score), uploadable as is;
+  name, score, max_score, status, output, visibility, and ``extra_data.verdict`` as in the
+  sheet; top-level score), uploadable as is;
   next to it ``student_output.txt``, what the student's code printed (for the TA);
 * ``grades/<a>-run.json``: how the run was made (seeds, device, limits), to reproduce it,
   and every earlier run (``runs``: each one's seeds and the students it graded;
@@ -21,7 +23,9 @@ import csv
 import json
 from pathlib import Path
 
-CSV_COLUMNS = ("student_id", "check", "points", "max_points", "status", "message")
+CSV_COLUMNS = ("student_id", "check", "points", "max_points", "status", "message", "verdict")
+# verdict: where the check's verdict is defined (CheckResult.verdict_at), one hop from a
+# lost point to the code that took it
 
 
 def number(value: float):
@@ -42,7 +46,8 @@ def write_csv(path: Path, grades) -> Path:
         for grade in grades:
             for row in grade.results:
                 writer.writerow([row.student, row.check, number(row.points),
-                                 number(row.max_points), row.status, one_line(row.message)])
+                                 number(row.max_points), row.status, one_line(row.message),
+                                 row.verdict_at])
     return path
 
 
@@ -61,7 +66,8 @@ def read_grades(path: Path) -> list:
     for row in read_csv(path):
         student = row["student_id"]
         result = CheckResult(student, row["check"], float(row["points"]),
-                             float(row["max_points"]), row["status"], row["message"])
+                             float(row["max_points"]), row["status"], row["message"],
+                             verdict_at=row.get("verdict") or "")
         grades.setdefault(student, StudentGrade(student, [])).results.append(result)
     return list(grades.values())
 
@@ -87,6 +93,7 @@ def gradescope_results(grade, labels: dict | None = None) -> dict:
             "status": "passed" if row.status == "passed" else "failed",
             "output": output,
             "visibility": "visible",
+            **verdict_data(row.verdict_at),
         })
     return {
         "score": number(grade.points),
@@ -96,6 +103,11 @@ def gradescope_results(grade, labels: dict | None = None) -> dict:
         "stdout_visibility": "hidden",
         "tests": tests,
     }
+
+
+def verdict_data(verdict_at: str) -> dict:
+    """A results.json test's ``extra_data``: where its check's verdict is defined."""
+    return {"extra_data": {"verdict": verdict_at}} if verdict_at else {}
 
 
 def write_gradescope(folder: Path, grade, labels: dict | None = None) -> Path:

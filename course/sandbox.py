@@ -2,8 +2,8 @@
 
 Both grading paths run student code through this module: ``nbgrader autograde``'s kernel
 (:mod:`course.sandbox_kernel`) and every student process of ``grader_tests``
-(:func:`course.supervisor.wrap_command`).  Limits come from ``[tool.course.sandbox]`` in
-pyproject.toml (:func:`course.config.load_sandbox_config`).
+(:func:`course.supervisor.wrap_command`).  Limits come from ``[tool.course.sandbox]`` and
+``[tool.course.limits]`` in pyproject.toml (:func:`course.config.load_sandbox_config`).
 
 What a sandboxed command sees, with bubblewrap (``bwrap``, Debian package ``bubblewrap``):
 
@@ -37,16 +37,19 @@ Where bubblewrap cannot run (not installed, no user namespaces, ``enabled = fals
 command still runs, as its own user (when root), without network (when root), in its own
 session, with the same limits, and one loud warning says "filesystem isolation is OFF".
 
-API: :func:`sandbox_argv` returns a command (``python -m course.sandbox ... -- argv``) to
-hand to ``subprocess``; :func:`run_sandboxed` runs one in this process;
-:func:`sandbox_available` probes once.  ``python -m course.sandbox --check`` prints which
-mode grading will use.
+This module is the launcher (``python -m course.sandbox``: the bubblewrap command for a
+:class:`Spec`, and running it, watched): one job.  The callers' side is
+:mod:`course.sandbox_command` (:func:`~course.sandbox_command.sandbox_argv` returns a
+command, ``python -m course.sandbox ... -- argv``, to hand to ``subprocess``); the users and
+rlimits of a sandbox are :mod:`course.sandbox_limits`, what it leaves behind is made safe by
+:mod:`course.sandbox_files`, and the watchdogs' meters are :mod:`course.proc_meters`.
+:func:`run_sandboxed` runs one in this process; :func:`sandbox_available` probes once.
+``python -m course.sandbox --check`` prints which mode grading will use.
 """
 
 from __future__ import annotations
 
 import argparse
-import ctypes
 import glob
 import importlib.util
 import logging
@@ -61,11 +64,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .config import SandboxConfig, load_sandbox_config
+from .proc_meters import folder_bytes, tree_resident_bytes
+from .sandbox_files import hand_over, sanitize
+from .sandbox_limits import _child_setup, _sandbox_uid, limits_for, reap
 
 log = logging.getLogger("course.sandbox")
 
-UID_BASE = 2_000_000_000  # + the launcher's pid: a user no file outside the sandbox belongs to
-NOBODY = 65534
 TREE_MEMORY_FACTOR = 1.25  # all processes of a sandbox together: 1.25 x memory_limit_mb
 # the line the launcher prints on stderr when it stops the run, and how it ends for each
 # watchdog (stop_reason reads it back: the grader reports such a stop as such, not a crash)
@@ -74,7 +78,6 @@ MEMORY_STOP = "MiB of memory in all"
 DISK_STOP = "MiB of files in its folders"
 TREE_DISK_FACTOR = 1.25  # its writable folders together: 1.25 x disk_limit_mb (a backstop
 #                          above the grader's own check, which stops a student at 1 x)
-FILE_BLOCK = 4096  # each file or folder counts at least one block: empty files fill a disk too
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 LIMIT_FIELDS = ("memory_limit_mb", "cpu_time_s", "wall_time_s", "file_size_limit_mb",
                 "disk_limit_mb", "max_processes", "max_open_files", "tmp_size_mb")
@@ -102,15 +105,6 @@ class Spec:
     limits: SandboxConfig = field(default_factory=SandboxConfig)
 
 
-def _pairs(paths) -> list[tuple[str, str]]:
-    """Paths or (source, destination) pairs, as absolute (source, destination) pairs."""
-    pairs = []
-    for item in paths:
-        source, dest = (item, item) if isinstance(item, (str, os.PathLike)) else item
-        pairs.append((os.path.abspath(source), os.path.abspath(dest)))
-    return pairs
-
-
 def course_packages() -> list[str]:
     """The folders of the ``support`` and ``course`` packages (without importing support)."""
     folders = [str(Path(__file__).resolve().parent)]
@@ -129,43 +123,6 @@ def python_dirs() -> list[str]:
                                             for s in SYSTEM_DIRS):
                 dirs.append(path)
     return dirs
-
-
-def sandbox_argv(argv, workdir, extra_ro=(), extra_rw=(), *, hide=(), keep_fds=(),
-                 gpu=False, memory_limit_mb=None, address_space_limit=True,
-                 file_size_limit_mb=None, disk_limit_mb=None, cpu_time_s=None,
-                 wall_time_s=None, config: SandboxConfig | None = None) -> list[str]:
-    """The command that runs ``argv`` sandboxed, with ``workdir`` as its writable home.
-
-    ``extra_ro`` / ``extra_rw``: more paths it sees read-only / writable (a path, or a
-    ``(source, destination)`` pair); ``hide``: files it cannot read; ``keep_fds``:
-    inherited descriptors it keeps (e.g. a pipe); ``gpu``: the NVIDIA devices are visible
-    and there is no address-space limit.  The limit arguments override the configuration
-    (``address_space_limit=False``: no RLIMIT_AS).
-    """
-    config = config or load_sandbox_config()
-    # -I: the caller's working directory (a student's folder) must not shadow our modules
-    command = [sys.executable, "-I", "-m", "course.sandbox",
-               "--mode", "bwrap" if sandbox_available(config) else "fallback",
-               "--workdir", os.path.abspath(workdir)]
-    for flag, pairs in (("--ro", _pairs(extra_ro)), ("--rw", _pairs(extra_rw))):
-        for source, dest in pairs:
-            command += [flag, source, dest]
-    for path in hide:
-        command += ["--hide", os.path.abspath(path)]
-    for fd in keep_fds:
-        command += ["--keep-fd", str(int(fd))]
-    if gpu:
-        command.append("--gpu")
-    overrides = {"memory_limit_mb": memory_limit_mb, "file_size_limit_mb": file_size_limit_mb,
-                 "disk_limit_mb": disk_limit_mb, "cpu_time_s": cpu_time_s,
-                 "wall_time_s": wall_time_s}
-    config = replace(config, **{k: int(v) for k, v in overrides.items() if v is not None})
-    for name in LIMIT_FIELDS:
-        command += [f"--{name.replace('_', '-')}", str(getattr(config, name))]
-    if not address_space_limit:
-        command.append("--no-address-space-limit")
-    return command + ["--", *map(str, argv)]
 
 
 # --------------------------------------------------------------------------- bubblewrap
@@ -287,289 +244,6 @@ def _probe(config: SandboxConfig) -> str:
         if uid is not None:
             reap(uid)
         shutil.rmtree(folder, ignore_errors=True)
-
-
-# --------------------------------------------------------------------------- limits, users
-
-
-def _sandbox_uid() -> int | None:
-    """The user a sandbox runs as: None when we are not root (it runs as us)."""
-    if os.geteuid() != 0:
-        return None
-    return UID_BASE + os.getpid()
-
-
-def _drop_privileges(uid: int) -> None:
-    """In the child: become ``uid`` (group too, no supplementary groups)."""
-    try:
-        os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
-    except OSError:  # a user namespace that maps few ids: fall back to nobody
-        os.setgid(NOBODY)
-        os.setuid(NOBODY)
-
-
-def _tasks_of(uid: int) -> int:
-    """Processes and threads of ``uid`` now (what RLIMIT_NPROC counts)."""
-    count = 0
-    for status in glob.glob("/proc/[0-9]*/status"):
-        try:
-            with open(status) as handle:
-                text = handle.read()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-        if fields.get("Uid", "").split()[:1] == [str(uid)]:
-            count += int(fields.get("Threads", "1").strip() or 1)
-    return count
-
-
-@dataclass(frozen=True)
-class Limits:
-    """The rlimits of one sandbox, in bytes / seconds / counts (None: unlimited)."""
-
-    address_space: int | None
-    cpu_seconds: int
-    file_size: int
-    processes: int
-    open_files: int
-
-    def apply(self) -> None:
-        import resource
-
-        def cap(which, value):
-            if value is None:
-                return
-            soft, hard = resource.getrlimit(which)
-            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-            try:
-                resource.setrlimit(which, (value, value))
-            except (ValueError, OSError):
-                pass
-
-        cap(resource.RLIMIT_AS, self.address_space)
-        cap(resource.RLIMIT_CPU, self.cpu_seconds)
-        cap(resource.RLIMIT_FSIZE, self.file_size)
-        cap(resource.RLIMIT_NPROC, self.processes)
-        cap(resource.RLIMIT_NOFILE, self.open_files)
-        cap(resource.RLIMIT_CORE, 0)
-
-
-def limits_for(spec: Spec, uid: int | None) -> Limits:
-    config = spec.limits
-    processes = config.max_processes
-    if uid is None:  # we share our user's count with everything else it runs
-        processes += _tasks_of(os.getuid())
-    return Limits(
-        address_space=(config.memory_limit_mb * 2**20
-                       if spec.address_space_limit and not spec.gpu else None),
-        cpu_seconds=config.cpu_time_s, file_size=config.file_size_limit_mb * 2**20,
-        processes=processes, open_files=config.max_open_files)
-
-
-def _unshare_network() -> None:
-    """In the child, as root: a network namespace of its own (the fallback's isolation)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.unshare(0x40000000)  # CLONE_NEWNET; failure leaves the network as it is
-
-
-def _die_with_parent() -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-def _child_setup(limits: Limits, uid: int | None, fallback: bool) -> None:
-    """Runs in the child between fork and exec (no threads, no logging here)."""
-    _die_with_parent()
-    if fallback and os.geteuid() == 0:
-        _unshare_network()
-    limits.apply()
-    if uid is not None:
-        _drop_privileges(uid)
-
-
-# --------------------------------------------------------------------------- folders
-
-
-def _walk(root: str):
-    """Every path under ``root`` (itself first), without following symlinks."""
-    yield root
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        for name in dirnames + filenames:
-            yield os.path.join(dirpath, name)
-
-
-def hand_over(root: str, uid: int, gid: int) -> None:
-    """Give a folder tree to a user (lchown: symlinks are not followed)."""
-    for path in _walk(root):
-        try:
-            os.chown(path, uid, gid, follow_symlinks=False)
-        except OSError:
-            pass
-
-
-def sanitize(root: str, owner: tuple[int, int] | None = None) -> list[str]:
-    """Remove what a sandbox left in ``root`` that is not a plain file or folder (symlinks,
-    FIFOs, sockets, devices), and give the tree back to ``owner``; returns what was removed.
-
-    Root processes later copy and chmod these folders (nbgrader follows symlinks): a link
-    to ``/work/course/source`` left here would otherwise leak it into the feedback.
-    """
-    removed = []
-    for path in list(_walk(root)):
-        try:
-            mode = os.lstat(path).st_mode
-        except OSError:
-            continue
-        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-            try:
-                os.unlink(path)
-                removed.append(path)
-            except OSError:
-                pass
-        elif owner is not None:
-            try:
-                os.chown(path, owner[0], owner[1], follow_symlinks=False)
-                if stat.S_ISDIR(mode):  # a folder the sandbox made unreadable (chmod 000)
-                    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-                    try:
-                        os.fchmod(fd, stat.S_IMODE(mode) | 0o700)
-                    finally:
-                        os.close(fd)
-            except OSError:
-                pass
-    return removed
-
-
-def reap(uid: int, rounds: int = 50) -> int:
-    """Kill every process of a sandbox user (root only); returns how many were killed."""
-    if uid is None or os.geteuid() != 0 or uid < UID_BASE:
-        return 0
-    killed = 0
-    for _ in range(rounds):
-        pids = []
-        for status in glob.glob("/proc/[0-9]*/status"):
-            try:
-                with open(status) as handle:
-                    for line in handle:
-                        if line.startswith("Uid:"):
-                            if str(uid) in line.split()[1:3]:
-                                pids.append(int(status.split("/")[2]))
-                            break
-            except (OSError, ValueError):
-                continue
-        if not pids:
-            break
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                killed += 1
-            except OSError:
-                pass
-        time.sleep(0.02)
-    return killed
-
-
-def folder_bytes(folders, limit: int | None = None) -> int:
-    """Disk space that the files and folders under ``folders`` use: their allocated blocks,
-    at least :data:`FILE_BLOCK` each (a million empty files fill a disk's inodes), links
-    not followed.  The walk stops once it passes ``limit``: a student who made millions of
-    files costs the watchdog no more than the limit's worth of them."""
-    total = 0
-    todo = [str(folder) for folder in folders]
-    while todo:
-        try:
-            entries = os.scandir(todo.pop())
-        except OSError:
-            continue  # removed meanwhile; or made unreadable, which stops only a non-root TA
-        with entries:
-            for entry in entries:
-                try:
-                    info = entry.stat(follow_symlinks=False)
-                except OSError:
-                    continue
-                total += max(info.st_blocks * 512, FILE_BLOCK)
-                if stat.S_ISDIR(info.st_mode):
-                    todo.append(entry.path)
-        if limit is not None and total > limit:
-            break
-    return total
-
-
-def tree_resident_bytes(pid: int, limit: int | None = None) -> int:
-    """Resident memory of a process and all its descendants (Linux /proc; 0 elsewhere).
-
-    The sum of their RSS counts memory that forked processes share (copy-on-write) once per
-    process; when that sum passes ``limit``, the proportional set sizes (shared pages split
-    between their users, /proc/<pid>/smaps_rollup) are added up instead: slower, exact.
-    """
-    tree = descendants(pid)
-    page = os.sysconf("SC_PAGE_SIZE")
-    rss = {p: resident_pages(p) * page for p in tree}
-    total = sum(rss.values())
-    if limit is None or total <= limit:
-        return total
-    return sum(_proportional_bytes(p, rss[p]) for p in tree)
-
-
-def descendants(pid: int) -> list[int]:
-    """``pid`` and every process below it, from each thread's /proc/<pid>/task/<tid>/children
-    (a few small reads: the watchdogs call this several times a second).  Without that file
-    (kernels built without it) every process's parent is read from /proc instead."""
-    if not os.path.exists(f"/proc/{pid}/task/{pid}/children"):
-        return _descendants_by_scan(pid)
-    tree, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        tree.append(current)
-        for children in glob.glob(f"/proc/{current}/task/*/children"):
-            try:
-                with open(children) as handle:
-                    todo += [int(child) for child in handle.read().split()]
-            except (OSError, ValueError):
-                continue  # the thread or process ended meanwhile
-    return tree
-
-
-def _descendants_by_scan(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for path in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            with open(path) as handle:
-                text = handle.read()
-            parent = int(text[text.rindex(")") + 2:].split()[1])
-            children.setdefault(parent, []).append(int(path.split("/")[2]))
-        except (OSError, ValueError, IndexError):
-            continue
-    tree, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        tree.append(current)
-        todo += children.get(current, [])
-    return tree
-
-
-def resident_pages(pid: int) -> int:
-    """Resident pages of one process (second field of /proc/<pid>/statm); 0 once it ended."""
-    try:
-        with open(f"/proc/{pid}/statm") as handle:
-            return int(handle.read().split()[1])
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def _proportional_bytes(pid: int, fallback: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as handle:
-            for line in handle:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except (FileNotFoundError, ProcessLookupError):
-        return 0  # it has exited since: it holds nothing
-    except (OSError, ValueError, IndexError):
-        pass
-    return fallback
 
 
 # --------------------------------------------------------------------------- running

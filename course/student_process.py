@@ -16,7 +16,7 @@ Protocol
 * results, in ``outdir``: ``<i>.json`` for a code step (``{"ok": true}`` or
   ``{"error": ...}``) and for a probe that produced no data (``{"failure": ..., "prop": ...}``,
   ``{"undefined": name}`` when a notebook name it needs does not exist); ``<i>.probe`` for a
-  probe's data (:func:`support.transport.encode`: arrays and JSON, never pickle).
+  probe's data (:func:`course.transport.encode`: arrays and JSON, never pickle).
 * stdout and stderr: whatever the student's code prints; the grader keeps it as a log and
   never parses it, so printing "Passed!" changes nothing.
 """
@@ -280,9 +280,9 @@ def run_probe(step: dict, namespace: dict, checks: dict) -> dict:
 
 
 def write_probe(outdir: str, index: int, data) -> None:
-    """Probe data as ``<index>.probe`` (:mod:`support.transport`), or a report as
+    """Probe data as ``<index>.probe`` (:mod:`course.transport`), or a report as
     ``<index>.json``."""
-    from support.transport import SUFFIX, encode
+    from course.transport import SUFFIX, encode
 
     if isinstance(data, dict) and "__report__" in data:
         write_json(outdir, index, data["__report__"])

@@ -17,6 +17,10 @@ and follows its events (:mod:`course.student_process` documents the protocol):
 
 The result of each step is a :class:`StepOutcome`, read from the files the process wrote,
 as untrusted data (size limits, plain arrays and JSON, never pickle).
+
+One job, running one submission's steps within limits (:class:`StepRunner`, one
+:class:`ChildProcess` per student process); how a process starts is its launcher's
+(:class:`StudentCommand`: cold here, a fork of :mod:`course.warm_worker`).
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import ROOT, THREAD_VARIABLES, GradingConfig
-from .sandbox import folder_bytes, sandbox_argv, stop_reason, tree_resident_bytes
+from .proc_meters import folder_bytes, tree_resident_bytes
+from .sandbox import stop_reason
+from .sandbox_command import Wrapped, sandbox_wrap
 
 MAX_REPORT_BYTES = 2**20
 MAX_LOG_BYTES = 2**18  # output kept per student (then only its last 64 KiB)
@@ -46,8 +52,27 @@ MEMORY_CHECK_INTERVAL_S = 0.25
 DISK_CHECK_INTERVAL_S = 0.5
 
 
+@dataclass
+class StudentCommand:
+    """How to start a student process, as objects: ``argv`` starts it cold; ``student`` is
+    the student process's own command (None: not a student process, always started cold)
+    and ``sandbox`` the :class:`course.sandbox.Wrapped` around it (None: no sandbox).  A
+    warm worker (:mod:`course.warm_worker`) forks ``student`` in a sandbox like ``sandbox``."""
+
+    argv: list[str]
+    student: list[str] | None = None
+    sandbox: Wrapped | None = None
+
+
+def student_argv(events_fd: int) -> list[str]:
+    """The plain command of a student process that writes its events to ``events_fd``."""
+    isolated = ["-P"] if sys.version_info >= (3, 11) else []
+    return [sys.executable, *isolated, "-m", "course.student_process",
+            "--events-fd", str(events_fd)]
+
+
 def wrap_command(argv: list[str], *, work=None, out=None, read_only=(), keep_fds=(),
-                 device: str = "cpu", config: GradingConfig | None = None) -> list[str]:
+                 device: str = "cpu", config: GradingConfig | None = None) -> StudentCommand:
     """The command that starts a student process; the one place a sandbox plugs in.
 
     The process runs in :mod:`course.sandbox` (bubblewrap: no network, a read-only view of
@@ -61,15 +86,16 @@ def wrap_command(argv: list[str], *, work=None, out=None, read_only=(), keep_fds
     and watches its memory.  Without ``work``, ``argv`` as it is.
     """
     if work is None:
-        return list(argv)
+        return StudentCommand(list(argv), list(argv))
     config = config or GradingConfig()
-    return sandbox_argv(
+    wrapped = sandbox_wrap(
         argv, work, extra_ro=[p for p in read_only if os.path.exists(p)],
         extra_rw=[out] if out is not None else [], keep_fds=keep_fds,
         gpu=device.startswith("cuda"), memory_limit_mb=config.memory_limit_mb,
         address_space_limit=device == "cpu" and config.address_space_limit,
         file_size_limit_mb=config.file_size_limit_mb, disk_limit_mb=config.disk_limit_mb,
         wall_time_s=int(config.student_timeout_s + config.startup_timeout_s))
+    return StudentCommand(wrapped.argv, wrapped.command, wrapped)
 
 
 @dataclass
@@ -86,8 +112,9 @@ class StepOutcome:
 class StepRunner:
     """Runs a submission's steps in student processes, restarting after a crash or hang."""
 
-    # Starts a student process: ``launcher(argv, cwd, env, pass_fds)`` returns a Popen-like
-    # object.  None: a new process (:func:`popen_student`); course.workers forks warm ones.
+    # Starts a student process: ``launcher(command, cwd, env, pass_fds)`` (a StudentCommand)
+    # returns a Popen-like object.  None: a new process (:func:`popen_student`);
+    # course.warm_worker forks warm ones.
     launcher = None
 
     def __init__(self, steps: list[dict], work: Path, out: Path, config: GradingConfig,
@@ -182,7 +209,7 @@ class StepRunner:
     def _read_result(self, index: int) -> StepOutcome:
         """A step's result file, read as untrusted data."""
         step = self.steps[index]
-        from support.transport import SUFFIX
+        from course.transport import SUFFIX
 
         report_path, data_path = self.out / f"{index}.json", self.out / f"{index}{SUFFIX}"
         if step["kind"] == "probe" and os.path.lexists(data_path):
@@ -225,9 +252,9 @@ def read_probe_file(path: Path, max_bytes: int) -> tuple[bytes, dict]:
 
 
 def probe_data(blob: bytes, max_bytes: int) -> dict:
-    """Decode a probe's bytes (:func:`support.transport.decode`: plain arrays and JSON, every
+    """Decode a probe's bytes (:func:`course.transport.decode`: plain arrays and JSON, every
     size checked, never pickle), refusing more than ``max_bytes``."""
-    from support.transport import decode
+    from course.transport import decode
 
     if len(blob) > max_bytes:
         raise ValueError(f"probe data larger than {max_bytes} bytes")
@@ -246,11 +273,9 @@ class ChildProcess:
         self.returncode: int | None = None
         self._recent_output = b""  # this process's last output (the sandbox's last words)
 
-    def command(self, events_fd: int) -> list[str]:
-        isolated = ["-P"] if sys.version_info >= (3, 11) else []
+    def command(self, events_fd: int) -> StudentCommand:
         runner = self.runner
-        return wrap_command([sys.executable, *isolated, "-m", "course.student_process",
-                             "--events-fd", str(events_fd)],
+        return wrap_command(student_argv(events_fd),
                             work=runner.work, out=runner.out, read_only=runner.sys_path,
                             keep_fds=(events_fd,), device=runner.device, config=self.config)
 
@@ -287,7 +312,7 @@ class ChildProcess:
             proc.stdout.close()
             self.returncode = proc.returncode
         if self.end == "died":  # the sandbox's own watchdog may have stopped it first (a
-            # warm worker's sandbox: course.workers reads its launcher's last line)
+            # warm worker's sandbox: course.warm_worker reads its launcher's last line)
             self.end = (stop_reason(self._recent_output) or getattr(proc, "stopped_for", None)
                         or self.end)
 
@@ -392,9 +417,9 @@ class ChildProcess:
         return how + (f"; its last output: {tail}" if tail else "")
 
 
-def popen_student(argv: list[str], cwd, env: dict, pass_fds=()) -> subprocess.Popen:
-    """Start a student process: plan on stdin, output on stdout, in its own session."""
-    return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+def popen_student(command: StudentCommand, cwd, env: dict, pass_fds=()) -> subprocess.Popen:
+    """Start a student process cold: plan on stdin, output on stdout, in its own session."""
+    return subprocess.Popen(command.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, cwd=cwd, env=env, pass_fds=pass_fds,
                             start_new_session=True)
 

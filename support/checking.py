@@ -109,18 +109,28 @@ def plain_options(options: dict) -> dict:
     return {k: (v if isinstance(v, PLAIN_TYPES) else GIVEN) for k, v in options.items()}
 
 
+RAISED_HINT = "call the function yourself on small inputs and read the traceback"
+
+
+def student_raised(check: str, observed, hint: str | None = RAISED_HINT) -> CheckFailure:
+    """The failure a check reports when the student's code raised instead of returning:
+    ``observed`` is the error as text (with the student's line when known), ``hint`` what to
+    try (each check says what fits its function)."""
+    return CheckFailure(check, "your code raised an exception", observed=observed, hint=hint)
+
+
 def failure_from_student_error(check: str, error: StudentCodeError) -> CheckFailure:
     """The failure a check reports when the student's code raised instead of returning."""
     where = f" (at {error.detail})" if error.detail else ""
-    return CheckFailure(check, "your code raised an exception", observed=f"{error}{where}",
-                        hint="call the function yourself on small inputs and read the traceback")
+    return student_raised(check, f"{error}{where}")
 
 
 @contextlib.contextmanager
-def preserved_random_state():
+def preserved_random_state(seed: int | None = None):
     """Run a probe without moving the notebook's random streams (torch, CUDA, numpy, random).
 
-    A student's later results then do not depend on whether they ran the checks.
+    A student's later results then do not depend on whether they ran the checks.  With
+    ``seed``, torch's generators are seeded with it inside the block.
     """
     import random
 
@@ -130,6 +140,8 @@ def preserved_random_state():
     python_state, numpy_state = random.getstate(), np.random.get_state()
     devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
     with torch.random.fork_rng(devices=devices):
+        if seed is not None:
+            torch.manual_seed(seed)
         try:
             yield
         finally:
@@ -283,9 +295,8 @@ class Check:
         except StudentCodeError as error:
             raise failure_from_student_error(self.name, error) from None
         except Exception as error:  # noqa: BLE001 - an object that is not what the check needs
-            raise CheckFailure(self.name, "your code raised an exception",
-                               observed=f"{type(error).__name__}: {error}",
-                               hint="check that you passed the object the question asks for "
+            raise student_raised(self.name, f"{type(error).__name__}: {error}",
+                                 hint="check that you passed the object the question asks for "
                                     "and that it runs on small inputs") from None
         return self.verdict(params, data, **plain_options(options))
 
@@ -305,3 +316,17 @@ def make_checker(check: Check) -> Callable:
         f"\n\nCall: {check.usage}"
     checker.check = check
     return checker
+
+
+def export_checks(namespace: dict, checks, helpers=()) -> tuple[dict, list]:
+    """A facade's checkers from its one list of checks.
+
+    Defines, in the facade's ``namespace``, the notebook's ``test_<name>`` checker of each
+    :class:`Check` in ``checks`` (:func:`make_checker`); returns ``(CHECKS, __all__)``:
+    the checks by name (what the grader runs across a process boundary) and the helper names
+    followed by the checkers' names (what ``from support.<assignment> import *`` gives).
+    """
+    table = {check.name: check for check in checks}
+    for name, check in table.items():
+        namespace[name] = make_checker(check)
+    return table, [*helpers, *table]

@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
+from course.notebooks import grade_id, nbgrader_meta
 from course.reports import one_line, read_csv
 
 
@@ -30,9 +31,9 @@ def autograded_messages(root: Path, assignment: str, student: str) -> dict:
     path = root / "autograded" / student / assignment / f"{assignment}.ipynb"
     messages = {}
     for cell in nbformat.read(str(path), 4).cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        gid = grade_id(cell)
         texts = [o.get("text") or o.get("evalue", "") for o in cell.get("outputs", [])]
-        if gid and cell.metadata["nbgrader"].get("grade") and cell.cell_type == "code":
+        if gid and nbgrader_meta(cell).get("grade") and cell.cell_type == "code":
             messages[gid] = one_line("\n".join(texts))
     return messages
 

@@ -18,6 +18,9 @@ assignments = ["hw_a", "hw_b"]
 [tool.course.grading]
 check_timeout_s = 5
 
+[tool.course.limits]
+memory_limit_mb = 2048
+
 [tool.course.sandbox]
 cpu_time_s = 60
 """
@@ -35,6 +38,25 @@ def test_a_complete_file_is_read(tmp_path):
     assert load_grading_config(path).check_timeout_s == 5
     sandbox = load_sandbox_config(path)
     assert sandbox.cpu_time_s == 60 and sandbox.max_processes == SandboxConfig().max_processes
+    # the shared limits: one table, read into both
+    assert sandbox.memory_limit_mb == load_grading_config(path).memory_limit_mb == 2048
+
+
+@pytest.mark.parametrize("load, table", [(load_grading_config, "grading"),
+                                         (load_sandbox_config, "sandbox")])
+def test_a_shared_limit_in_its_old_table_is_an_error_that_says_where_it_goes(tmp_path, load,
+                                                                            table):
+    path = write(tmp_path, COMPLETE.replace(f"[tool.course.{table}]\n",
+                                            f"[tool.course.{table}]\ndisk_limit_mb = 10\n"))
+    with pytest.raises(ConfigError, match=r"disk_limit_mb belong in \[tool\.course\.limits\]"):
+        load(path)
+
+
+@pytest.mark.parametrize("load", [load_grading_config, load_sandbox_config])
+def test_a_value_of_the_wrong_type_is_an_error_that_names_it(tmp_path, load):
+    path = write(tmp_path, COMPLETE.replace("memory_limit_mb = 2048", "memory_limit_mb = true"))
+    with pytest.raises(ConfigError, match=r"\[tool\.course\.limits\] memory_limit_mb must be"):
+        load(path)
 
 
 @pytest.mark.parametrize("load", [lambda p: assignments(p.parent), load_grading_config,
@@ -58,7 +80,9 @@ def test_an_unreadable_file_is_an_error(tmp_path, load):
 @pytest.mark.parametrize("table, load", [
     ("[tool.course]", lambda p: assignments(p.parent)),
     ("[tool.course.grading]", load_grading_config),
-    ("[tool.course.sandbox]", load_sandbox_config)])
+    ("[tool.course.sandbox]", load_sandbox_config),
+    ("[tool.course.limits]", load_grading_config),
+    ("[tool.course.limits]", load_sandbox_config)])
 def test_a_missing_table_is_an_error_that_names_it(tmp_path, table, load):
     kept = "\n\n".join(part for part in COMPLETE.split("\n\n")
                        if not part.startswith(table + "\n"))

@@ -34,7 +34,8 @@ NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 GRADESCOPE_STUDENTS = ("partial", "all_wrong", "syntax_error", "not_json", "missing_notebook")
 TOP_KEYS = {"score", "execution_time", "output", "visibility", "stdout_visibility",
             "extra_data", "tests"}
-TEST_KEYS = {"name", "number", "score", "max_score", "status", "output", "visibility"}
+TEST_KEYS = {"name", "number", "score", "max_score", "status", "output", "visibility",
+             "extra_data"}
 
 
 def build(*args, out) -> subprocess.CompletedProcess:
@@ -108,7 +109,7 @@ def test_the_zip_follows_gradescopes_layout(autograder, tmp_path):
         settings = json.loads(archive.read("gradescope.json"))
     assert {"setup.sh", "run_autograder", "requirements.txt", "constraints.txt",
             "pyproject.toml", "course/gradescope.py", "course/grading.py",
-            f"support/{ASSIGNMENT}.py", f"source/{ASSIGNMENT}/{NOTEBOOK}"} <= names
+            f"support/{ASSIGNMENT}/__init__.py", f"source/{ASSIGNMENT}/{NOTEBOOK}"} <= names
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")
                 or n.startswith("course/autograder_files/")]

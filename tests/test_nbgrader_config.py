@@ -17,6 +17,7 @@ from nbgrader.preprocessors import IgnorePattern
 from nbgrader.utils import determine_grade
 
 from course.config import assignments, nbgrader_setting
+from course.notebooks import nbgrader_meta
 from tests.conftest import REPO
 
 ASSIGNMENTS = assignments()
@@ -27,9 +28,8 @@ def executed(released_course, assignment):
 
 
 def graded_test_cells(nb):
-    meta = lambda c: c.metadata.get("nbgrader", {})  # noqa: E731
-    return [c for c in nb.cells
-            if c.cell_type == "code" and meta(c).get("grade") and not meta(c).get("solution")]
+    return [c for c in nb.cells if c.cell_type == "code" and nbgrader_meta(c).get("grade")
+            and not nbgrader_meta(c).get("solution")]
 
 
 def grade_after(nb, pattern):

@@ -1,4 +1,4 @@
-"""``make grade`` with warm workers (course/workers.py) and on a Dask cluster
+"""``make grade`` with warm workers (course/warm_worker.py, course/worker_pool.py) and on a Dask cluster
 (course/distributed_grading.py): the same grade sheet as one worker, whatever the students do.
 
 One small class (a correct student, a partly wrong one, an exception at import, a notebook
@@ -128,32 +128,36 @@ def test_killing_the_warm_worker_costs_that_student_only(graded, name):
         assert graded[name]["run"]["workers"]["cold_fallbacks"] >= 1
 
 
-def test_commands_a_warm_worker_can_fork_and_the_others():
+def test_commands_a_warm_worker_can_fork_and_the_others(tmp_path):
     """The student command, plain or in course.sandbox, is forked from the warm worker (in
-    the same sandbox); anything else (another wrapper) is started as given, cold."""
-    import sys
+    the same sandbox); anything else (another wrapper) is started as given, cold.  What the
+    warm worker needs comes as objects (StudentCommand, sandbox.Wrapped), not argv."""
+    from course.config import GradingConfig
+    from course.supervisor import StudentCommand, student_argv, wrap_command
+    from course.warm_worker import Zygote
 
-    from course.workers import Zygote, _classify
-
-    plain = [sys.executable, *(["-P"] if sys.version_info >= (3, 11) else []), "-m",
-             "course.student_process", "--events-fd", "5"]
-    assert _classify(plain)[0] == "plain"
-    wrapped = [sys.executable, "-I", "-m", "course.sandbox", "--mode", "bwrap", "--workdir",
-               "/w/work", "--rw", "/w/out", "/w/out", "--keep-fd", "5", "--memory-limit-mb",
-               "100", "--wall-time-s", "60", "--", *plain]
-    kind, inner, sandbox = _classify(wrapped)
-    assert (kind, inner) == ("sandboxed", plain)
-    assert sandbox["options"] == ["--mode", "bwrap", "--memory-limit-mb", "100"]
-    assert sandbox["workdir"] == "/w/work" and sandbox["rw"] == [["/w/out", "/w/out"]]
-    assert _classify(["bwrap", "--", *plain])[0] is None
+    plain = student_argv(5)
+    assert wrap_command(plain).student == plain
+    wrapped = wrap_command(plain, work="/w/work", out="/w/out", keep_fds=(5,),
+                           config=GradingConfig(memory_limit_mb=100))
+    sandbox = wrapped.sandbox
+    assert wrapped.student == plain and wrapped.argv[-len(plain) - 1:] == ["--", *plain]
+    assert sandbox.argv == wrapped.argv and sandbox.argv[2:4] == ["-m", "course.sandbox"]
+    assert sandbox.shared[:2] == ["--mode", sandbox.mode]
+    assert "--memory-limit-mb" in sandbox.shared
+    assert not {"--workdir", "--rw", "--keep-fd", "--wall-time-s"} & set(sandbox.shared)
+    assert sandbox.workdir == "/w/work" and sandbox.rw == [("/w/out", "/w/out")]
     zygote = Zygote("support", ())
     try:
-        proc = zygote.launch(["/bin/sh", "-c", "echo cold"], cwd="/", env={"PATH": "/bin"})
+        cold = StudentCommand(["/bin/sh", "-c", "echo cold"])
+        proc = zygote.launch(cold, cwd="/", env={"PATH": "/bin"})
         assert proc.stdout.read().strip() == b"cold" and proc.wait() == 0
         assert zygote.cold_fallbacks == 1 and zygote.starts == 0
         assert not zygote._inside_root(sandbox)  # folders the zygote's sandbox lacks: cold
-        inside = dict(sandbox, workdir=str(zygote.root / "s" / "work"),
-                      rw=[[str(zygote.root / "s" / "out")] * 2])
+        import dataclasses
+
+        inside = dataclasses.replace(sandbox, workdir=str(zygote.root / "s" / "work"),
+                                     rw=[(str(zygote.root / "s" / "out"),) * 2])
         assert zygote._inside_root(inside)
     finally:
         zygote.remove()

@@ -1,14 +1,20 @@
-"""make release: solved sources run clean, stubs carry no solutions, committed release/ is fresh."""
+"""make release: solved sources run clean, stubs carry no solutions, committed stubs are fresh,
+and each generated release folder (support code beside the stub, and its zip) runs alone."""
 
 from __future__ import annotations
 
 import json
+import pathlib
+import shutil
+import subprocess
 import sys
+import zipfile
 
 import nbformat
 import pytest
 
 from course.config import assignments
+from course import execute
 from course.release import leaks
 from tests.conftest import REPO, run
 
@@ -22,21 +28,17 @@ def comparable(path):
             for c in nb.cells], nb.metadata.get("kernelspec", {}).get("name")
 
 
-def files_under(folder):
-    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
-
-
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_committed_release_equals_a_fresh_release(released_course, assignment):
+    """Only the stub is committed (the support code is generated), and it is fresh."""
     fresh, committed = released_course / "release" / assignment, REPO / "release" / assignment
     assert committed.is_dir(), f"release/{assignment} is not committed: run make release"
     name = f"{assignment}.ipynb"
     assert comparable(committed / name) == comparable(fresh / name), \
         f"release/{assignment}/{name} is stale: run make release and commit"
-    fresh_files = {k: v for k, v in files_under(fresh).items() if k.suffix != ".ipynb"}
-    committed_files = {k: v for k, v in files_under(committed).items() if k.suffix != ".ipynb"}
-    assert committed_files == fresh_files, f"release/{assignment} files differ from a fresh release"
+    tracked = subprocess.run(["git", "ls-files", f"release/{assignment}"], cwd=REPO,
+                             capture_output=True, text=True, check=True).stdout.split()
+    assert tracked == [f"release/{assignment}/{name}"], tracked
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -82,15 +84,91 @@ def test_release_stops_and_names_the_failing_test_cell(course_copy):
 
 
 
+CORE = {"__init__.py", "checking.py", "numeric.py", "probe_data.py", "stats.py", "plotting.py"}
+
+# Run in a release folder copied away from the repository: the editable install's finder is
+# dropped first, so a module the folder lacks cannot be found in the repository instead.
+ALONE = """
+import sys
+sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
+sys.path[:] = [p for p in sys.path if p not in ("", ".", {repo!r})]
+sys.path.insert(0, {folder!r})
+"""
+
+
+def copied_release(released_course, assignment, tmp_path):
+    """The fresh release folder of ``assignment``, copied alone into ``tmp_path``."""
+    folder = tmp_path / assignment
+    shutil.copytree(released_course / "release" / assignment, folder,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return folder
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_release_folder_is_self_sufficient(assignment):
-    """The notebook's imports resolve to the support copy inside the release folder."""
-    folder = REPO / "release" / assignment
+def test_release_folder_carries_only_what_its_assignment_imports(released_course, assignment,
+                                                                  tmp_path):
+    """support/__init__.py, the core modules the facade imports and support/<a>/, no more; the
+    notebook's imports resolve to that copy, with no repository on sys.path."""
+    folder = copied_release(released_course, assignment, tmp_path)
+    carried = {p.relative_to(folder).as_posix() for p in folder.rglob("*.py")}
+    own = {f"support/{assignment}/{p.name}" for p in (REPO / "support" / assignment).glob("*.py")}
+    assert own <= carried, own - carried
+    extra = {name for name in carried - own if not (name.startswith("support/")
+                                                    and name.count("/") == 1
+                                                    and name.split("/")[1] in CORE)}
+    assert not extra, extra
+    assert "support/__init__.py" in carried
+
     nb = nbformat.read(str(folder / f"{assignment}.ipynb"), 4)
     imports = [line for cell in nb.cells if cell.cell_type == "code"
                for line in cell.source.splitlines() if line.startswith("from support")]
     assert imports, "the notebook does not import its support package"
-    code = "\n".join(imports + ["import support",
-                                "print(support.__file__)"])
-    result = run([sys.executable, "-c", code], cwd=folder)
-    assert result.stdout.strip() == str(folder / "support" / "__init__.py")
+    code = ALONE.format(repo=str(REPO), folder=str(folder)) + "\n".join(imports + [
+        "import importlib, pkgutil",
+        f"import support.{assignment} as facade",
+        f"[importlib.import_module(f'support.{assignment}.' + m.name) "
+        "for m in pkgutil.iter_modules(facade.__path__)]",
+        "print('\\n'.join(m.__file__ for n, m in sorted(sys.modules.items())",
+        "                 if n == 'support' or n.startswith('support.')))",
+    ])
+    result = run([sys.executable, "-c", code], cwd=tmp_path)
+    loaded = {str(pathlib.Path(line).resolve().relative_to(folder.resolve()))
+              for line in result.stdout.split()}
+    assert loaded == carried, (loaded ^ carried)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_folder_runs_its_notebooks_checks_alone(released_course, assignment, tmp_path):
+    """The solved notebook, run inside a copied release folder, passes every test cell with
+    the support code that folder carries."""
+    folder = copied_release(released_course, assignment, tmp_path)
+    solved = folder / "solved.ipynb"
+    shutil.copy2(released_course / "source" / assignment / f"{assignment}.ipynb", solved)
+    nb, _ = execute.execute_notebook(solved)
+    assert execute.test_cell_problems(nb) == []
+    outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                      for o in c.get("outputs", []))
+    assert str(REPO / "support") not in outputs
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_zip_holds_the_notebook_and_its_support_code(released_course, assignment):
+    folder = released_course / "release" / assignment
+    with zipfile.ZipFile(released_course / "release" / f"{assignment}.zip") as archive:
+        names = set(archive.namelist())
+    carried = {p.relative_to(folder.parent).as_posix() for p in folder.rglob("*")
+               if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
+    assert names == carried, names ^ carried
+    assert f"{assignment}/{assignment}.ipynb" in names
+
+
+def test_a_folder_without_hw4_says_so_when_a_hw4_name_is_used(released_course, tmp_path):
+    folder = copied_release(released_course, "hw1_gradient_descent", tmp_path)
+    code = ALONE.format(repo=str(REPO), folder=str(folder)) + (
+        "import support\n"
+        "try:\n"
+        "    support.test_mse_loss\n"
+        "except ImportError as error:\n"
+        "    print(error)\n")
+    out = run([sys.executable, "-c", code], cwd=tmp_path).stdout
+    assert "hw4_pytorch_regularization" in out and "from support.<assignment> import *" in out

@@ -1,4 +1,4 @@
-"""Probe data across the process boundary (support/transport.py): what a probe sends arrives
+"""Probe data across the process boundary (course/transport.py): what a probe sends arrives
 unchanged, and bytes a student forged are refused with a reason, never unpickled."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from course.supervisor import probe_data, read_probe_file
-from support import transport
-from support.transport import LENGTH_BYTES, MAGIC
+from course import transport
+from course.transport import LENGTH_BYTES, MAGIC
 
 
 def forged(arrays: list, plain: dict | None = None, body: bytes = b"") -> bytes:

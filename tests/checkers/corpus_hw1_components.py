@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from support.hw1_data import model1_parameters
+from support.hw1_gradient_descent.data import model1_parameters
 
 w, b = model1_parameters()  # the notebook's given parameters of model1
 

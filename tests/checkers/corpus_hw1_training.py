@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from support.hw1_data import load_binary_digits
+from support.hw1_gradient_descent.data import load_binary_digits
 
 split_x, split_y = load_binary_digits()
 learning_rate, batch_size = 0.05, 16

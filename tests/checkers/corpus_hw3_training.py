@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from support.hw3_helpers import MLP
+from support.hw3_optimizers.common import MLP
 
 
 class Choice:

@@ -3,7 +3,7 @@
 import pytest
 
 from support.checking import CheckFailure
-from support.dropout_checks import DROPOUT, TESTS_PER_INSTANCE, INSTANCES
+from support.hw4_pytorch_regularization.dropout_checks import DROPOUT, TESTS_PER_INSTANCE, INSTANCES
 from support.stats import FALSE_REJECT, binomial_interval
 
 from . import corpus_dropout as corpus

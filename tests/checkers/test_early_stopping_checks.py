@@ -2,7 +2,7 @@
 
 Correct loops pass for seeds 0..50, wrong ones fail naming the broken property; the scripted
 curves are checked to make every decision unambiguous; the verdict survives malformed data
-and a trip through support.transport.
+and a trip through course.transport.
 """
 
 import json
@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from support import transport
+from course import transport
 from support.checking import CheckFailure, make_checker
-from support.early_stopping_checks import (EARLY_STOPPING, PATIENCE, make_params,
+from support.hw4_pytorch_regularization.early_stopping_checks import (EARLY_STOPPING, PATIENCE, make_params,
                                            mean_before, stop_length)
-from support.training_checks import largest_curvature, problem, smallest_move
+from support.hw4_pytorch_regularization.training_checks import largest_curvature, problem, smallest_move
 
 from . import corpus_training as gd_corpus
 from . import corpus_training_es as corpus

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from support.checking import CheckFailure
-from support.layer_checks import KAIMING, LINEAR_ZEROS, NORMAL, kaiming_params, normal_params
+from support.hw4_pytorch_regularization.layer_checks import KAIMING, LINEAR_ZEROS, NORMAL, kaiming_params, normal_params
 from support.stats import FALSE_REJECT, variance_interval
 
 from . import corpus_layers as corpus

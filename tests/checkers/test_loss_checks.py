@@ -3,7 +3,7 @@
 import pytest
 
 from support.checking import CheckFailure
-from support.loss_checks import MSE_LOSS, loss_inputs
+from support.hw4_pytorch_regularization.loss_checks import MSE_LOSS, loss_inputs
 
 from . import corpus_loss as corpus
 from .helpers import torch_one_thread  # noqa: F401 (a fixture, see pytestmark)

@@ -4,7 +4,7 @@ import pytest
 from torch import nn
 
 from support.checking import CheckFailure
-from support.network_checks import BUILD
+from support.hw4_pytorch_regularization.network_checks import BUILD
 
 from . import corpus_network as corpus
 from .corpus_dropout import RandLike

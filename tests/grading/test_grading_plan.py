@@ -123,13 +123,14 @@ def test_grading_config_from_pyproject(tmp_path):
     repo = load_grading_config()
     assert repo.device == "auto" and repo.fresh_seeds >= 1 and repo.memory_limit_mb >= 1024
     good = tmp_path / "pyproject.toml"
-    good.write_text("[tool.course.grading]\ncheck_timeout_s = 5\nmemory_limit_mb = 2048\n")
+    good.write_text("[tool.course.grading]\ncheck_timeout_s = 5\n"
+                    "[tool.course.limits]\nmemory_limit_mb = 2048\n")
     config = load_grading_config(good)
     assert (config.check_timeout_s, config.memory_limit_mb) == (5, 2048)
     assert config.replace(check_timeout_s=None, device="cpu").check_timeout_s == 5
     for bad, words in [("check_timout_s = 5", "unknown"), ("check_timeout_s = 'x'", "must be"),
                        ("device = 'gpu'", "device"), ("fresh_seeds = -1", "fresh_seeds")]:
-        good.write_text(f"[tool.course.grading]\n{bad}\n")
+        good.write_text(f"[tool.course.grading]\n{bad}\n[tool.course.limits]\n")
         with pytest.raises(ValueError, match=words):
             load_grading_config(good)
 

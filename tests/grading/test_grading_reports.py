@@ -11,7 +11,8 @@ from course.reports import (CSV_COLUMNS, gradescope_results, read_csv, summary_l
 def grade(student="ada", internal_error=None):
     rows = [CheckResult(student, "loss_tests", 2, 2, "passed", "loss matches"),
             CheckResult(student, "build_tests", 0, 3, "failed",
-                        "test_build failed: output shape\n  expected: (5, 1)\n  observed: (5,)"),
+                        "test_build failed: output shape\n  expected: (5, 1)\n  observed: (5,)",
+                        verdict_at="support.hw.build_checks.judge_build"),
             CheckResult(student, "loop_tests", 0, 1.5, "timeout", "did not finish within 60 s")]
     return StudentGrade(student, rows, seconds=12.4, output="hello\n",
                         internal_error=internal_error)
@@ -27,7 +28,8 @@ def test_csv_rows(tmp_path):
     assert rows[1] == {"student_id": "ada", "check": "build_tests", "points": "0",
                        "max_points": "3", "status": "failed",
                        "message": "test_build failed: output shape | expected: (5, 1) | "
-                                  "observed: (5,)"}
+                                  "observed: (5,)",
+                       "verdict": "support.hw.build_checks.judge_build"}
     assert rows[2]["max_points"] == "1.5"
     assert json.loads((tmp_path / "hw-run.json").read_text())["seeds"] == [0, 5]
     assert (tmp_path / "hw" / "bo" / "student_output.txt").read_text() == "hello\n"
@@ -41,8 +43,8 @@ def test_gradescope_format(tmp_path):
     assert [t["name"] for t in results["tests"]] == ["loss_tests: f(x)", "build_tests",
                                                     "loop_tests"]
     for test in results["tests"]:
-        assert set(test) == {"name", "number", "score", "max_score", "status", "output",
-                             "visibility"}
+        assert set(test) - {"extra_data"} == {"name", "number", "score", "max_score",
+                                              "status", "output", "visibility"}
         assert test["status"] in ("passed", "failed") and test["visibility"] == "visible"
     assert results["tests"][1]["output"].startswith("failed: test_build failed: output shape\n")
     assert results["tests"][2]["output"].startswith("timeout: ")
@@ -71,3 +73,37 @@ def test_a_partial_run_replaces_its_students_and_keeps_the_others(tmp_path):
     write_reports(tmp_path, "hw", [grade("ada")], {"seeds": [0, 4]})  # a whole class again
     assert {r["student_id"] for r in read_csv(paths[0])} == {"ada"}
     assert json.loads((tmp_path / "hw-run.json").read_text())["graded_by_run"] == {"ada": 3}
+
+
+def test_a_lost_point_names_where_its_verdict_is_defined(tmp_path):
+    """The sheet and results.json carry the verdict's location, and it reads back."""
+    from course.reports import read_grades
+
+    write_reports(tmp_path, "hw", [grade()], {})
+    assert read_grades(tmp_path / "hw.csv")[0].results[1].verdict_at == \
+        "support.hw.build_checks.judge_build"
+    tests = json.loads((tmp_path / "hw" / "ada" / "results.json").read_text())["tests"]
+    assert tests[1]["extra_data"] == {"verdict": "support.hw.build_checks.judge_build"}
+    assert "extra_data" not in tests[0]  # no location known: nothing claimed
+
+
+def test_verdict_locations_are_read_from_the_checks_and_resolve():
+    """Every checker's location is derived from its verdict function (not written down), so
+    it follows the support modules wherever they move; importing it finds that function."""
+    import importlib
+
+    from course.config import assignments
+    from course.grading import function_location
+
+    for name in assignments():
+        facade = importlib.import_module(f"support.{name}")
+        for check in facade.CHECKS.values():
+            where = function_location(check.verdict_fn)
+            module, _, qualname = where.rpartition(".")
+            while module not in __import__("sys").modules and "." in module:
+                module, _, outer = module.rpartition(".")
+                qualname = f"{outer}.{qualname}"
+            target = importlib.import_module(module)
+            for part in qualname.split("."):
+                target = getattr(target, part)
+            assert target is check.verdict_fn, (name, check.name, where)

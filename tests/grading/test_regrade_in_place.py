@@ -91,3 +91,29 @@ def test_an_unknown_student_is_an_error(computed_once, tmp_path):
     assert result.returncode != 0
     assert "no folder in" in result.stdout + result.stderr and "nobody" in result.stderr
     assert not (tmp_path / "grades").exists()
+
+
+def test_the_grading_verb_runs_without_pytest(computed_once, tmp_path):
+    """``python -m course.grade`` (course/grade.py, no pytest) grades as make grade does:
+    with make grade's seeds, a regraded student's rows are the same, and nothing else
+    changes."""
+    import subprocess
+    import sys
+
+    from tests.grading.grader_cli import REPO
+
+    folder = computed_once("fixture_class_cpu", grade_fixture_class)[1]
+    grades = tmp_path / "grades"
+    shutil.copytree(folder / "grades", grades)
+    before = sheet_lines(grades / f"{ASSIGNMENT}.csv")
+    seeds = json.loads((grades / f"{ASSIGNMENT}-run.json").read_text())["seeds"]
+    result = subprocess.run(
+        [sys.executable, "-m", "course.grade", ASSIGNMENT, "--submissions",
+         folder / "submitted", "--device", "cpu", "--grades-dir", grades, "--workers", "1",
+         "--check-timeout", str(CHECK_TIMEOUT), "--students", "syntax_error",
+         "--seeds", ",".join(map(str, seeds))],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+        env={**__import__("os").environ, "CUDA_VISIBLE_DEVICES": ""})
+    assert result.returncode == 0, result.stderr
+    assert "syntax_error: " in result.stdout and "wrote " in result.stdout
+    assert sheet_lines(grades / f"{ASSIGNMENT}.csv") == before

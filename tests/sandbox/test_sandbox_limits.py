@@ -19,7 +19,9 @@ from pathlib import Path
 import pytest
 
 from course.config import load_sandbox_config
-from course.sandbox import UID_BASE, sandbox_argv, sandbox_available, stop_reason
+from course.sandbox import sandbox_available, stop_reason
+from course.sandbox_command import sandbox_argv
+from course.sandbox_limits import UID_BASE
 from tests.sandbox.attack_class import Listener
 
 REPO = Path(__file__).resolve().parents[2]
@@ -318,7 +320,7 @@ def test_fallback_without_bubblewrap_says_so_once_and_still_limits(tmp_path):
     code = textwrap.dedent('''
         import dataclasses, logging, subprocess, sys
         from course.config import load_sandbox_config
-        from course.sandbox import sandbox_argv
+        from course.sandbox_command import sandbox_argv
         off = dataclasses.replace(load_sandbox_config(), enabled=False)
         for _ in range(2):
             command = sandbox_argv([sys.executable, "-c",
@@ -381,7 +383,7 @@ def test_many_files_that_together_fill_the_disk_are_stopped(tmp_path):
 
 
 def test_the_disk_watchdog_counts_empty_files_and_stops_counting_past_its_limit(tmp_path):
-    from course.sandbox import FILE_BLOCK, folder_bytes
+    from course.proc_meters import FILE_BLOCK, folder_bytes
 
     for i in range(20):
         (tmp_path / f"folder{i}").mkdir()
