@@ -43,7 +43,7 @@ ROSTER ?=
 EXPORT_ARGS ?=
 RELEASE_ARGS ?=
 BENCH_N ?= 20
-# The sandboxed kernel nbgrader autograde runs student code in (course/sandbox_kernel.py).
+# The sandboxed kernel nbgrader autograde runs student code in (course/autograde/kernel.py).
 KERNELSPEC := $(VENV)/share/jupyter/kernels/course-sandbox/kernel.json
 
 .PHONY: venv sandbox release test autograde grade feedback similarity bench bench-checkers \
@@ -51,10 +51,10 @@ KERNELSPEC := $(VENV)/share/jupyter/kernels/course-sandbox/kernel.json
 
 venv: $(STAMP) $(KERNELSPEC) sandbox
 
-$(KERNELSPEC): $(STAMP) course/sandbox_kernel.py
-	$(BIN)/python -m course.sandbox_kernel --install --prefix $(VENV)
+$(KERNELSPEC): $(STAMP) course/autograde/kernel.py
+	$(BIN)/python -m course.autograde.kernel --install --prefix $(VENV)
 
-# bubblewrap isolates student code (course/sandbox.py).  Installed when missing and we are
+# bubblewrap isolates student code (course/sandbox/launcher.py).  Installed when missing and we are
 # root with apt; never fails the build: without it grading runs with limits only and says
 # loudly that filesystem isolation is off.
 sandbox:
@@ -85,23 +85,23 @@ test: venv
 autograde: venv
 	@$(BIN)/python -m course.sandbox --check
 	runtime=$$(mktemp -d) && JUPYTER_RUNTIME_DIR=$$runtime \
-	  $(BIN)/python -m course.parallel_autograde $(ASSIGNMENT) $(if $(WORKERS),--workers $(WORKERS)); \
+	  $(BIN)/python -m course.autograde $(ASSIGNMENT) $(if $(WORKERS),--workers $(WORKERS)); \
 	  status=$$?; rm -rf "$$runtime"; exit $$status
 
 grade: venv
 	@$(BIN)/python -m course.sandbox --check
 	$(BIN)/python -m pytest grader_tests --submissions $(SUBMISSIONS) --assignment $(ASSIGNMENT) --device $(DEVICE) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(TLS_CA),--tls-ca-file $(TLS_CA)) $(if $(TLS_CERT),--tls-cert $(TLS_CERT)) $(if $(TLS_KEY),--tls-key $(TLS_KEY)) $(if $(STUDENTS),--students $(STUDENTS)) $(GRADE_ARGS)
 
-# The zip a course uploads to Gradescope (course/gradescope.py), checked on the solutions.
+# The zip a course uploads to Gradescope (course/export/gradescope.py), checked on the solutions.
 gradescope: venv
-	$(BIN)/python -m course.gradescope build $(ASSIGNMENT) $(if $(VISIBILITY),--hidden-visibility $(VISIBILITY))
+	$(BIN)/python -m course.export.gradescope build $(ASSIGNMENT) $(if $(VISIBILITY),--hidden-visibility $(VISIBILITY))
 
-# grades/<a>-lms.csv (one row per student) and grades/<a>-canvas.csv (course/export.py).
+# grades/<a>-lms.csv (one row per student) and grades/<a>-canvas.csv (course/export/lms.py).
 export: $(STAMP)
 	$(BIN)/python -m course.export $(ASSIGNMENT) $(if $(ROSTER),--roster $(ROSTER)) $(EXPORT_ARGS)
 
 bench-checkers: $(STAMP)
-	$(BIN)/python -m course.bench_checkers
+	$(BIN)/python -m course.bench.checkers
 
 bench: venv
 	$(BIN)/python -m course.bench --students $(BENCH_N)

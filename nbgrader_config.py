@@ -7,25 +7,27 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPrep
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades,
                                     IgnorePattern, LimitOutput, SaveAutoGrades)
 
-from course.autograde import HideHiddenTests, drop_submitted_links
-from course.nbgrader_engine import EngineExecute
+from course.autograde.preprocessors import HideHiddenTests, drop_submitted_links
+from course.autograde.engine import EngineExecute
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
 c.CourseDirectory.course_id = "dl-course"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 
-# Student code runs in the sandbox (course/sandbox.py): autograde executes every notebook
-# in the "course-sandbox" kernel (course/sandbox_kernel.py; `make venv` installs its
+# Every plug-in below comes from course/autograde/ (nbgrader's side of the course).
+#
+# Student code runs in the sandbox (course/sandbox/): autograde executes every notebook in
+# the "course-sandbox" kernel (course/autograde/kernel.py; `make venv` installs its
 # kernelspec into .venv), whatever kernel the notebook's metadata names (they all keep
 # "python3", which `make release` uses to run the source notebooks).  The sandbox has no
 # network, so the kernel talks over ZMQ IPC sockets, at a path of its own in the Jupyter
-# runtime folder (course.autograde.SandboxKernelManager; `make autograde` gives each run a
-# private runtime folder).
+# runtime folder (course.autograde.preprocessors.SandboxKernelManager; `make autograde`
+# gives each run a private runtime folder).
 c.Execute.kernel_name = "course-sandbox"
 c.KernelManager.transport = "ipc"
 
-# One engine, two front ends (course/nbgrader_engine.py): nbgrader's Execute step is done by
+# One engine, two front ends (course/autograde/engine.py): nbgrader's Execute step is done by
 # the grading engine of `make grade`.  Student code runs in a sandboxed student process that
 # returns only probe data; every verdict runs here, in nbgrader's process, on inputs drawn
 # here, and lands in its test cell's output, which nbgrader's SaveAutoGrades then scores as
@@ -52,9 +54,9 @@ c.Autograde.pre_convert_hook = drop_submitted_links
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
 
 # Per-cell timeout of the sandboxed kernel (demo_cells = "run"; the checks have their own
-# limits, [tool.course.grading] in pyproject.toml).  The slowest training cell takes about 5 s alone on a 2-core CPU; a
-# grading machine under load can be several times slower, and nbgrader's default (30 s)
-# then zeroes a correct notebook.  Large enough for that, small enough that an infinite loop
+# limits, [tool.course.grading] in pyproject.toml).  The slowest training cell takes about
+# 5 s alone on a 2-core CPU; a grading machine under load can be several times slower, and
+# nbgrader's default (30 s) then zeroes a correct notebook.  Large enough for that, small enough that an infinite loop
 # costs a submission a few minutes rather than an hour.
 c.Execute.timeout = 180
 

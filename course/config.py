@@ -2,7 +2,7 @@
 
 * ``assignments()``: the assignments, in release order (``[tool.course]`` in pyproject.toml);
 * ``gradescope_setting(key, default)``: the Gradescope autograder's settings
-  (``[tool.course.gradescope]``, read by :mod:`course.gradescope`);
+  (``[tool.course.gradescope]``, read by :mod:`course.export.gradescope`);
 * ``nbgrader_setting(section, key)``: a value from nbgrader_config.py;
 * ``load_grading_config()``: the grader's limits (``[tool.course.grading]``) and
   ``load_sandbox_config()``: the sandbox's (``[tool.course.sandbox]``), each with the limits
@@ -136,7 +136,7 @@ def load_grading_config(pyproject: str | Path | None = None) -> GradingConfig:
 @dataclass(frozen=True)
 class SandboxConfig:
     """Limits of the sandbox around student code (``[tool.course.sandbox]``; units in the
-    names).  :mod:`course.sandbox` applies them to every sandboxed process: nbgrader
+    names).  :mod:`course.sandbox.launcher` applies them to every sandboxed process: nbgrader
     autograde's kernel and the grader's student processes (whose own, tighter per-check
     limits from ``[tool.course.grading]`` apply inside)."""
 
@@ -146,7 +146,7 @@ class SandboxConfig:
     wall_time_s: int = 7200         # wall clock of a sandboxed command (a kernel: a notebook)
     file_size_limit_mb: int = 256   # largest file a process may write (RLIMIT_FSIZE)
     disk_limit_mb: int = 1024       # what its writable folders may hold together: stopped at
-    #                                 1.25 x this (course.sandbox.TREE_DISK_FACTOR)
+    #                                 1.25 x this (course.sandbox.launcher.TREE_DISK_FACTOR)
     max_processes: int = 256        # processes + threads of one sandbox (RLIMIT_NPROC)
     max_open_files: int = 1024      # open files per process (RLIMIT_NOFILE)
     tmp_size_mb: int = 256          # size of the private /tmp and of /dev/shm (each)

@@ -3,9 +3,9 @@
     pytest grader_tests --submissions submitted --assignment hw4_pytorch_regularization \\
         --device auto
 
-A thin front end of :class:`course.grade.GradingRun` (``python -m course.grade`` grades the
+A thin front end of :class:`course.grade.run.GradingRun` (``python -m course.grade`` grades the
 same without pytest; its docstring says what is graded and written): the options are
-:data:`course.grade.OPTIONS`, each student is graded once, when its first item runs (the
+:data:`course.grade.run.OPTIONS`, each student is graded once, when its first item runs (the
 selected students all at once, with a progress bar), and each item reports one check's row.
 pytest adds ``-k`` selection and the JUnit report ``grades/<a>-junit.xml`` (unless
 ``--junitxml`` says otherwise).
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from course.grade import OPTIONS, GradingRun, GradingSetupError
+from course.grade.run import OPTIONS, GradingRun, GradingSetupError
 
 RUN = pytest.StashKey["GradingRun"]()
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from course.release import venv_env
+from course.release.build import venv_env
 
 REPO = Path(__file__).resolve().parent.parent
 COURSE_FILES = ("source", "support", "nbgrader_config.py", "pyproject.toml")

@@ -12,7 +12,7 @@ import nbformat
 from nbgrader.api import Gradebook
 
 from course.notebooks import grade_id, nbgrader_meta
-from course.reports import one_line, read_csv
+from course.grade.reports import one_line, read_csv
 
 
 def gradebook_points(root: Path, assignment: str) -> dict:

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from course.reports import read_csv
+from course.grade.reports import read_csv
 from tests.conftest import REPO
 from tests.grading.grader_cli import output, run_grader
 from tests.sandbox.attack_class import (ASSIGNMENT, SEEDS, SHADOW, ZERO, Listener, build,

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from course.grading import draw_seeds
+from course.grade.grader import draw_seeds
 from course.notebooks import cell_kind
 from tests.conftest import nbgrader
 from tests.engine_agreement import disagreements

@@ -1,6 +1,6 @@
 """make bench-checkers times every autograded test cell's check, on the solved notebook."""
 
-from course.bench_checkers import time_checks
+from course.bench.checkers import time_checks
 from course.notebooks import cell_kind, grade_id, load_notebook
 from tests.conftest import REPO
 

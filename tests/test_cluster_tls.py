@@ -1,4 +1,4 @@
-"""The grader's side of a Dask cluster over TLS (course/distributed_grading.py): which
+"""The grader's side of a Dask cluster over TLS (course/grade/dask_cluster.py): which
 settings it accepts, what it refuses, and that a TLS scheduler refuses a client without a
 certificate of the course's own authority.  The full grading run over TLS is in
 tests/test_parallel_grading.py."""
@@ -10,7 +10,7 @@ import re
 import dask
 import pytest
 
-from course.distributed_grading import cluster_security
+from course.grade.dask_cluster import cluster_security
 from tests.submissions import REPO
 from tests.tls_certificates import OPENSSL_COMMANDS
 from tests.tls_certificates import cluster_security as cluster_side

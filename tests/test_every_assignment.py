@@ -15,7 +15,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from course.config import assignments
-from course.grading import draw_seeds
+from course.grade.grader import draw_seeds
 from course.notebooks import cell_kind
 from tests.conftest import nbgrader
 from tests.engine_agreement import disagreements

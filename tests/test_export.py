@@ -1,4 +1,4 @@
-"""make export (course/export.py): the fixture class's grade sheet (make grade's) and a real
+"""make export (course/export/lms.py): the fixture class's grade sheet (make grade's) and a real
 nbgrader gradebook with a TA's manual scores, as one row per student and as a Canvas
 gradebook import, with a roster; and the command's errors."""
 

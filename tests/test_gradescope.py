@@ -1,4 +1,4 @@
-"""make gradescope (course/gradescope.py): the autograder zip, unpacked into a scratch folder
+"""make gradescope (course/export/gradescope.py): the autograder zip, unpacked into a scratch folder
 laid out like Gradescope's ``/autograder`` and run as Gradescope runs it, one submission at
 a time; its scores are make grade's, its results.json follows Gradescope's schema, and no
 submission (missing, misnamed, not JSON) or crash leaves it empty.
@@ -18,9 +18,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from course.gradescope import read_results, run_autograder, unpack
-from course.gradescope_results import VISIBILITIES
-from course.reports import read_csv
+from course.export.gradescope import read_results, run_autograder, unpack
+from course.export.gradescope_results import VISIBILITIES
+from course.grade.reports import read_csv
 from tests.conftest import REPO
 from tests.grading.fixture_class import ASSIGNMENT, STUDENTS, checks, submission
 from tests.grading.test_grading_fixture_class import grade_fixture_class
@@ -39,8 +39,8 @@ TEST_KEYS = {"name", "number", "score", "max_score", "status", "output", "visibi
 
 
 def build(*args, out) -> subprocess.CompletedProcess:
-    """``python -m course.gradescope build <args> --out <out>`` (what make gradescope runs)."""
-    return subprocess.run([sys.executable, "-m", "course.gradescope", "build", *args,
+    """``python -m course.export.gradescope build <args> --out <out>`` (what make gradescope runs)."""
+    return subprocess.run([sys.executable, "-m", "course.export.gradescope", "build", *args,
                            "--out", str(out)], cwd=REPO, capture_output=True, text=True,
                           timeout=600)
 
@@ -108,15 +108,15 @@ def test_the_zip_follows_gradescopes_layout(autograder, tmp_path):
         modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in archive.infolist()}
         settings = json.loads(archive.read("gradescope.json"))
     assert {"setup.sh", "run_autograder", "requirements.txt", "constraints.txt",
-            "pyproject.toml", "course/gradescope.py", "course/grading.py",
+            "pyproject.toml", "course/export/gradescope.py", "course/grade/grader.py",
             f"support/{ASSIGNMENT}/__init__.py", f"source/{ASSIGNMENT}/{NOTEBOOK}"} <= names
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")
-                or n.startswith("course/autograder_files/")]
+                or n.startswith("course/export/autograder_files/")]
     assert {n.split("/")[1] for n in names if n.startswith("source/")} == {ASSIGNMENT}
     assert settings["assignment"] == ASSIGNMENT
     assert settings["hidden_visibility"] == "after_published"
-    setup = (REPO / "course" / "autograder_files" / "setup.sh").read_text()
+    setup = (REPO / "course" / "export" / "autograder_files" / "setup.sh").read_text()
     assert "requirements.txt" in setup and "download.pytorch.org/whl/cpu" in setup
     for twice in ("one", "two"):  # the same files give the same bytes
         assert build(ASSIGNMENT, "--no-check", out=tmp_path / twice).returncode == 0

@@ -1,4 +1,4 @@
-"""``make autograde WORKERS=n`` (course/parallel_autograde.py): real nbgrader, per-worker
+"""``make autograde WORKERS=n`` (course/autograde/parallel.py): real nbgrader, per-worker
 gradebooks merged into the course's; the same class graded with 1 and with 2 workers gives
 identical gradebooks, and the merge copies everything autograde and a TA decide.
 
@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import pytest
 
 from course.notebooks import cell_kind
-from course.parallel_autograde import (copy_database, gradebook_scores, merge_submission,
+from course.autograde.parallel import (copy_database, gradebook_scores, merge_submission,
                                        submitted_students)
 from tests.conftest import REPO, run
 from tests.submissions import WRONG_DROPOUT, WRONG_MSE, make_submission, write_submission
@@ -48,7 +48,7 @@ def autograde_twice(folder, released_course):
         root = folder / f"workers{workers}" / "course"
         shutil.copytree(released_course, root, ignore=shutil.ignore_patterns("executed"))
         write_class(root)
-        result = run([sys.executable, "-m", "course.parallel_autograde", ASSIGNMENT,
+        result = run([sys.executable, "-m", "course.autograde", ASSIGNMENT,
                       "--workers", str(workers), "--root", str(root), "--seeds", SEEDS],
                      cwd=REPO, check=False)
         table = gradebook_scores(f"sqlite:///{root / 'gradebook.db'}", ASSIGNMENT, COURSE_ID)

@@ -1,5 +1,5 @@
-"""``make grade`` with warm workers (course/warm_worker.py, course/worker_pool.py) and on a Dask cluster
-(course/distributed_grading.py): the same grade sheet as one worker, whatever the students do.
+"""``make grade`` with warm workers (course/grade/warm_worker.py, course/grade/worker_pool.py) and on a Dask cluster
+(course/grade/dask_cluster.py): the same grade sheet as one worker, whatever the students do.
 
 One small class (a correct student, a partly wrong one, an exception at import, a notebook
 that is not JSON, a cell that allocates far too much, and a student who kills the warm
@@ -129,12 +129,12 @@ def test_killing_the_warm_worker_costs_that_student_only(graded, name):
 
 
 def test_commands_a_warm_worker_can_fork_and_the_others(tmp_path):
-    """The student command, plain or in course.sandbox, is forked from the warm worker (in
+    """The student command, plain or in course.sandbox.launcher, is forked from the warm worker (in
     the same sandbox); anything else (another wrapper) is started as given, cold.  What the
     warm worker needs comes as objects (StudentCommand, sandbox.Wrapped), not argv."""
     from course.config import GradingConfig
-    from course.supervisor import StudentCommand, student_argv, wrap_command
-    from course.warm_worker import Zygote
+    from course.grade.supervisor import StudentCommand, student_argv, wrap_command
+    from course.grade.warm_worker import Zygote
 
     plain = student_argv(5)
     assert wrap_command(plain).student == plain

@@ -14,8 +14,8 @@ import nbformat
 import pytest
 
 from course.config import assignments
-from course import execute
-from course.release import leaks
+from course.release import execute
+from course.release.build import leaks
 from tests.conftest import REPO, run
 
 ASSIGNMENTS = assignments()

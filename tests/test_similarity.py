@@ -1,4 +1,4 @@
-"""``make similarity`` (course/similarity.py) on a fixture class of hw4.
+"""``make similarity`` (course/similarity/compare.py) on a fixture class of hw4.
 
 ana hands in the course's own solutions; ben copied ana's answers, renamed the variables,
 rewrote the comments and changed the layout; cara and dev wrote their own correct answers
@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from course.similarity import SimilarityError, main, similarity
+from course.similarity.compare import SimilarityError, main, similarity
 from tests.submissions import REPO, make_submission, write_submission
 
 A = "hw4_pytorch_regularization"

@@ -1,4 +1,4 @@
-"""Probe data across the process boundary (course/transport.py): what a probe sends arrives
+"""Probe data across the process boundary (course/grade/transport.py): what a probe sends arrives
 unchanged, and bytes a student forged are refused with a reason, never unpickled."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import torch
 
-from course.supervisor import probe_data, read_probe_file
-from course import transport
-from course.transport import LENGTH_BYTES, MAGIC
+from course.grade.supervisor import probe_data, read_probe_file
+from course.grade import transport
+from course.grade.transport import LENGTH_BYTES, MAGIC
 
 
 def forged(arrays: list, plain: dict | None = None, body: bytes = b"") -> bytes:

@@ -26,7 +26,7 @@ OPENSSL_COMMANDS = (
 
 def make_certificates(folder: Path) -> dict:
     """Run the README's openssl commands in ``folder``; the files a machine needs, by the
-    names :func:`course.distributed_grading.cluster_security` takes."""
+    names :func:`course.grade.dask_cluster.cluster_security` takes."""
     assert shutil.which("openssl"), "the openssl command is needed (apt-get install openssl)"
     folder.mkdir(parents=True, exist_ok=True)
     for command in OPENSSL_COMMANDS:

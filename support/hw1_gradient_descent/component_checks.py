@@ -457,11 +457,11 @@ def verdict_loss(check: str, name: str, params: dict, data: dict, stable: bool) 
             "predictions of exactly 0 and 1")
 
 
-def probe_bce(params: dict, bce_loss) -> dict:
+def probe_bce_loss(params: dict, bce_loss) -> dict:
     return probe_loss(params, bce_loss, "bce_loss", stable=False)
 
 
-def verdict_bce(params: dict, data: dict) -> str:
+def verdict_bce_loss(params: dict, data: dict) -> str:
     """bce_loss(y, y_hat): mean binary cross-entropy, a 0-dim tensor that backpropagates.
 
     Predictions in [0.03, 0.97] (float32 and float64, N from the parameters); the value must
@@ -473,11 +473,11 @@ def verdict_bce(params: dict, data: dict) -> str:
     return verdict_loss(BCE_NAME, "bce_loss", params, data, stable=False)
 
 
-def probe_stable_bce(params: dict, stable_bce_loss) -> dict:
+def probe_stable_bce_loss(params: dict, stable_bce_loss) -> dict:
     return probe_loss(params, stable_bce_loss, "stable_bce_loss", stable=True)
 
 
-def verdict_stable_bce(params: dict, data: dict) -> str:
+def verdict_stable_bce_loss(params: dict, data: dict) -> str:
     """stable_bce_loss(y, y_hat): the mean binary cross-entropy, finite at y_hat = 0 and 1.
 
     On predictions in [0.03, 0.97] it must equal the exact loss within 1e-3 (1 + loss),
@@ -493,10 +493,11 @@ def verdict_stable_bce(params: dict, data: dict) -> str:
 
 
 BCE_NAME, STABLE_BCE_NAME = "test_bce_loss", "test_stable_bce_loss"
-BCE_LOSS = Check(BCE_NAME, probe_bce, verdict_bce, loss_params,
+BCE_LOSS = Check(BCE_NAME, probe_bce_loss, verdict_bce_loss, loss_params,
                  doc="test_bce_loss(bce_loss): mean binary cross-entropy as a 0-dim tensor, "
                      "its value and its gradient, on float32 and float64 inputs.")
-STABLE_BCE_LOSS = Check(STABLE_BCE_NAME, probe_stable_bce, verdict_stable_bce, loss_params,
+STABLE_BCE_LOSS = Check(STABLE_BCE_NAME, probe_stable_bce_loss, verdict_stable_bce_loss,
+                        loss_params,
                         doc="test_stable_bce_loss(stable_bce_loss): the binary cross-entropy, "
                             "and a finite loss and gradient when predictions are exactly 0 "
                             "or 1.")

@@ -299,7 +299,7 @@ def settings_params(seed: int, device: str) -> dict:
             "target": SETTINGS_TARGET, "max_steps": MAX_STEPS}
 
 
-def probe_settings(params: dict, optimize_f, best_step_size, best_steps, best_decay) -> dict:
+def probe_optimize_f_settings(params: dict, optimize_f, best_step_size, best_steps, best_decay) -> dict:
     """Report the chosen settings, and what the student's optimize_f reaches with them."""
     data = {"step_size": as_number(best_step_size), "steps": as_number(best_steps),
             "decay": as_number(best_decay), "student_value": None, "student_error": None,
@@ -320,7 +320,7 @@ def probe_settings(params: dict, optimize_f, best_step_size, best_steps, best_de
     return data
 
 
-def verdict_settings(params: dict, data: dict) -> str:
+def verdict_optimize_f_settings(params: dict, data: dict) -> str:
     """best_step_size, best_steps, best_decay reach f < -2.2 from (3, 2).
 
     The verdict replays gradient descent itself (eta_t = best_step_size * best_decay**t, in
@@ -367,6 +367,6 @@ def verdict_settings(params: dict, data: dict) -> str:
 
 
 OPTIMIZE_F_SETTINGS = Check(
-    SETTINGS_NAME, probe_settings, verdict_settings, settings_params,
+    SETTINGS_NAME, probe_optimize_f_settings, verdict_optimize_f_settings, settings_params,
     doc="test_optimize_f_settings(optimize_f, best_step_size, best_steps, best_decay): runs "
         "gradient descent from (3, 2) with your settings and checks that it ends below -2.2.")

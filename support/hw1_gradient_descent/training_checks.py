@@ -777,7 +777,7 @@ def settings_problem(params: dict, settings: dict, n_train: int):
     return None
 
 
-def probe_settings(params: dict, make_layer, fit, hidden_sizes, learning_rate, batch_size,
+def probe_training_settings(params: dict, make_layer, fit, hidden_sizes, learning_rate, batch_size,
                    epochs) -> dict:
     """Train a fresh network with the student's make_layer, fit and settings (if within
     budget) and report the trained parameters."""
@@ -881,7 +881,7 @@ def verdict_training_settings(params: dict, data: dict) -> str:
 
 TRAINING_SETTINGS_NAME = "test_training_settings"
 TRAINING_SETTINGS = Check(
-    TRAINING_SETTINGS_NAME, probe_settings, verdict_training_settings, settings_params,
+    TRAINING_SETTINGS_NAME, probe_training_settings, verdict_training_settings, settings_params,
     doc="test_training_settings(make_layer, fit, hidden_sizes, learning_rate, batch_size, "
         "epochs): trains a fresh network with your functions and settings on the digits and "
         "checks validation accuracy >= 0.95.")

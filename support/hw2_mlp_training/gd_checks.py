@@ -259,7 +259,7 @@ def _hinge(scores, targets):
 
 
 @in_one_thread
-def _probe(params, train_by_gradient_descent) -> dict:
+def probe_train_by_gradient_descent(params, train_by_gradient_descent) -> dict:
     data = {"callable": callable(train_by_gradient_descent)}
     if not data["callable"]:
         return data
@@ -315,7 +315,7 @@ MISTAKES = (
 )
 
 
-def _verdict(params, data) -> str:
+def verdict_train_by_gradient_descent(params, data) -> str:
     """train_by_gradient_descent on three problems (too-large rate, small max_iterations,
     a loss that reaches 0): the returned history [L_0, ..., L_T] and the final parameters
     must match the rule replayed in float64 from closed-form gradients.
@@ -397,7 +397,8 @@ def _verdict(params, data) -> str:
             f"guard: {steps[1]}, zero loss: {steps[2]})")
 
 
-TRAIN_BY_GD = Check(NAME, _probe, _verdict, make_params,
+TRAIN_BY_GD = Check(NAME, probe_train_by_gradient_descent, verdict_train_by_gradient_descent,
+                    make_params,
                     doc="test_train_by_gradient_descent(train_by_gradient_descent): runs your "
                         "function on tiny linear models and compares the loss history and the "
                         "final parameters with the rule in the notebook (halving the rate when "

@@ -145,7 +145,7 @@ def _la_acceptable(params) -> bool:
 
 
 @in_one_thread
-def _la_probe(params, loss_and_accuracy) -> dict:
+def probe_loss_and_accuracy(params, loss_and_accuracy) -> dict:
     data = {"callable": callable(loss_and_accuracy)}
     if not data["callable"]:
         return data
@@ -170,7 +170,7 @@ def _la_probe(params, loss_and_accuracy) -> dict:
     return data
 
 
-def _la_verdict(params, data) -> str:
+def verdict_loss_and_accuracy(params, data) -> str:
     """loss_and_accuracy on the check's tiny classifier: eval mode and no gradient tracking
     in every forward call, every batch moved to the device, and the pair (mean loss over the
     N examples, fraction of correct argmax predictions).
@@ -251,7 +251,7 @@ def _la_verdict(params, data) -> str:
 
 
 LOSS_AND_ACCURACY = Check(
-    LA_NAME, _la_probe, _la_verdict, la_params,
+    LA_NAME, probe_loss_and_accuracy, verdict_loss_and_accuracy, la_params,
     doc="test_loss_and_accuracy(loss_and_accuracy): checks (mean loss over the examples, "
         "accuracy) on a dataloader whose last batch is partial, in eval mode and without "
         "gradients, with the loss function it is given.")
@@ -361,7 +361,7 @@ def _train_acceptable(params) -> bool:
 
 
 @in_one_thread
-def _train_probe(params, train) -> dict:
+def probe_train(params, train) -> dict:
     data = {"callable": callable(train)}
     if not data["callable"]:
         return data
@@ -394,7 +394,7 @@ def _train_probe(params, train) -> dict:
     return data
 
 
-def _train_verdict(params, data) -> str:
+def verdict_train(params, data) -> str:
     """train on the check's tiny classifier for a few epochs: model.train() for the training
     passes (with gradients), the final parameters equal to a float64 replay of the
     optimizer's steps (SGD with momentum / Nesterov, closed-form cross-entropy gradients),
@@ -495,7 +495,7 @@ def _train_verdict(params, data) -> str:
 
 
 TRAIN = Check(
-    TRAIN_NAME, _train_probe, _train_verdict, train_params,
+    TRAIN_NAME, probe_train, verdict_train, train_params,
     doc="test_train(train): trains a tiny classifier with your train function and compares "
         "the final parameters and the per-epoch history dict with a replay of the same "
         "optimizer steps.")

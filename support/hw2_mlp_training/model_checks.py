@@ -59,7 +59,7 @@ def _kind(module) -> str:
 
 
 @in_one_thread
-def _mlp_probe(params, make_mlp) -> dict:
+def probe_make_mlp(params, make_mlp) -> dict:
     data = {"callable": callable(make_mlp)}
     if not data["callable"]:
         return data
@@ -104,7 +104,7 @@ def _pattern_hint(kinds, expected) -> str:
     return "one Linear per pair of consecutive sizes, a ReLU between two Linears"
 
 
-def _mlp_verdict(params, data) -> str:
+def verdict_make_mlp(params, data) -> str:
     """make_mlp(sizes) for three size lists of different depths: an nn.Sequential whose
     children are Linear, ReLU, Linear, ..., Linear with Linear(sizes[i], sizes[i+1]) (no
     activation at the end), each linear its own layer with weight and bias registered as
@@ -181,7 +181,7 @@ def _mlp_verdict(params, data) -> str:
         str(s) for s in params["cases"])
 
 
-MAKE_MLP = Check(MLP_NAME, _mlp_probe, _mlp_verdict, mlp_params,
+MAKE_MLP = Check(MLP_NAME, probe_make_mlp, verdict_make_mlp, mlp_params,
                  doc="test_make_mlp(make_mlp): checks make_mlp(sizes) builds nn.Sequential("
                      "Linear(sizes[0], sizes[1]), ReLU(), ..., Linear(sizes[-2], sizes[-1])) for "
                      "lists of several lengths.")
@@ -222,7 +222,7 @@ def loss_inputs(params, case: int):
 
 
 @in_one_thread
-def _loss_probe(params, perceptron_loss) -> dict:
+def probe_perceptron_loss(params, perceptron_loss) -> dict:
     data = {"callable": callable(perceptron_loss)}
     if not data["callable"]:
         return data
@@ -269,7 +269,7 @@ def _loss_mistakes(s, y):
     ]
 
 
-def _loss_verdict(params, data) -> str:
+def verdict_perceptron_loss(params, data) -> str:
     """perceptron_loss(scores, labels) = mean_i max(0, -y_i yhat_i) for scores of shape (N, 1)
     and labels of shape (N,), as a differentiable 0-dim tensor; three cases (two with examples
     on both sides, one all on the right side, whose loss is 0).
@@ -339,7 +339,7 @@ def _loss_verdict(params, data) -> str:
             f"{', '.join(str(n) for n in params['sizes'])}")
 
 
-PERCEPTRON_LOSS = Check(LOSS_NAME, _loss_probe, _loss_verdict, loss_params,
+PERCEPTRON_LOSS = Check(LOSS_NAME, probe_perceptron_loss, verdict_perceptron_loss, loss_params,
                         doc="test_perceptron_loss(perceptron_loss): checks the mean of "
                             "max(0, -y * yhat) for scores (N, 1) and labels (N,) in {-1, +1}, "
                             "as a differentiable 0-dim tensor.")

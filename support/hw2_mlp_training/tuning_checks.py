@@ -90,7 +90,7 @@ def _cost(hp, n_train):
 
 
 @in_one_thread
-def _probe(params, hyperparameters, make_mlp, train) -> dict:
+def probe_hyperparameters(params, hyperparameters, make_mlp, train) -> dict:
     hp, problem = _read(hyperparameters)
     data = {"valid": hp is not None, "problem": problem or ""}
     if hp is None:
@@ -128,7 +128,7 @@ def _probe(params, hyperparameters, make_mlp, train) -> dict:
     return data
 
 
-def _verdict(params, data) -> str:
+def verdict_hyperparameters(params, data) -> str:
     """The test accuracy of a model trained with the student's hyper-parameters reaches
     TARGET = 0.92 on the check's split of the digits (359 test images).
 
@@ -191,7 +191,7 @@ def _verdict(params, data) -> str:
 
 
 HYPERPARAMETERS = Check(
-    NAME, _probe, _verdict, make_params,
+    NAME, probe_hyperparameters, verdict_hyperparameters, make_params,
     doc="test_hyperparameters(hyperparameters, make_mlp, train): trains "
         "nn.Sequential(nn.Flatten(), make_mlp([64, *hidden_sizes, 10])) with your train "
         "function and hyper-parameters on a split of the digits and requires a test accuracy "

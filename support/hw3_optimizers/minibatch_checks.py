@@ -104,7 +104,7 @@ def _record(data: dict, key: str, out) -> None:
         data[f"{key}_{name}_device"] = tensor.device.type
 
 
-def probe(params: dict, sample_minibatch) -> dict:
+def probe_sample_minibatch(params: dict, sample_minibatch) -> dict:
     """K calls with m < N points, one with 2N+3 points, one with the default."""
     data = {"callable": callable(sample_minibatch)}
     if not data["callable"]:
@@ -210,7 +210,7 @@ class _Batches:
         return self.rows(*self.arrays(key, m, call), call)
 
 
-def verdict(params: dict, data) -> str:
+def verdict_sample_minibatch(params: dict, data) -> str:
     """IID minibatches with replacement, pairs aligned (false reject < 1e-9: see the module)."""
     check = SAMPLE_MINIBATCH_NAME
     pd = ProbeData(check, data)
@@ -311,6 +311,7 @@ def verdict(params: dict, data) -> str:
             f"uniform, with replacement; {big} and {DEFAULT_POINTS} (default) rows also fine")
 
 
-SAMPLE_MINIBATCH = Check(SAMPLE_MINIBATCH_NAME, probe, verdict, make_params,
+SAMPLE_MINIBATCH = Check(SAMPLE_MINIBATCH_NAME, probe_sample_minibatch,
+                         verdict_sample_minibatch, make_params,
                          doc="test_sample_minibatch(sample_minibatch): IID rows drawn with "
                              "replacement, inputs and targets kept paired.")

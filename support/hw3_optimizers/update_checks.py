@@ -385,7 +385,7 @@ def _describe(values) -> str:
     return np.array2string(flat, precision=5, separator=", ") + more
 
 
-def verdict(params: dict, data) -> str:
+def verdict_update(params: dict, data) -> str:
     """Replays the update rule from the maths on the check's own problem (see the module)."""
     rule = params["rule"]
     check = {"gd": GRADIENT_UPDATE_NAME, "momentum": MOMENTUM_UPDATE_NAME,
@@ -548,15 +548,15 @@ def probe_rmsprop_update(params: dict, rmsprop_update) -> dict:
 
 # One probe and one verdict for the three rules (params["rule"] says which); a probe per
 # check only so that each checker's call reads with the name of the function it takes.
-GRADIENT_UPDATE = Check(GRADIENT_UPDATE_NAME, probe_gradient_update, verdict,
+GRADIENT_UPDATE = Check(GRADIENT_UPDATE_NAME, probe_gradient_update, verdict_update,
                         gradient_update_params,
                         doc="test_gradient_update(gradient_update): w <- w - lr * grad, in "
                             "place, over several calls with fresh losses.")
-MOMENTUM_UPDATE = Check(MOMENTUM_UPDATE_NAME, probe_momentum_update, verdict,
+MOMENTUM_UPDATE = Check(MOMENTUM_UPDATE_NAME, probe_momentum_update, verdict_update,
                         momentum_update_params,
                         doc="test_momentum_update(momentum_update): v_t = -lr g + beta v_{t-1}, "
                             "w <- w + v_t, velocities kept in grad_vel, over several calls.")
-RMSPROP_UPDATE = Check(RMSPROP_UPDATE_NAME, probe_rmsprop_update, verdict,
+RMSPROP_UPDATE = Check(RMSPROP_UPDATE_NAME, probe_rmsprop_update, verdict_update,
                        rmsprop_update_params,
                        doc="test_rmsprop_update(rmsprop_update): v_t = alpha v + (1-alpha) g^2, "
                            "w <- w - lr g / sqrt(v_t + eps), averages kept in grad_sq.")

@@ -71,7 +71,7 @@ def _record(data: dict, prefix: str, out, with_values=True) -> None:
         data[f"{prefix}_out"] = to_array(out) if is_tensor else None
 
 
-def _probe(params: dict, Dropout) -> dict:
+def probe_dropout(params: dict, Dropout) -> dict:
     data = {"is_module_class": isinstance(Dropout, type) and issubclass(Dropout, nn.Module),
             "argument_type": type(Dropout).__name__,
             "input_dtype": str(torch.get_default_dtype())}
@@ -294,7 +294,7 @@ def _verdict_gradient(check, pd, key, rate, x_eval) -> None:
                            hint="multiply x by the mask; the mask itself needs no gradient")
 
 
-def _verdict(params: dict, data: dict) -> str:
+def verdict_dropout(params: dict, data: dict) -> str:
     """Dropout(rate): in training mode out = D * x with D_ij iid Bernoulli(1 - rate), a fresh
     mask every call, kept entries unchanged; in eval mode out = (1 - rate) * x; the input is
     not modified; the default rate is 0.01.
@@ -333,7 +333,7 @@ def _verdict(params: dict, data: dict) -> str:
 
 
 DROPOUT = Check(
-    "test_dropout", _probe, _verdict, make_params,
+    "test_dropout", probe_dropout, verdict_dropout, make_params,
     doc="test_dropout(Dropout): checks Dropout(rate) in training mode (each entry kept with "
         "probability 1 - rate, independently and afresh at every call, kept entries "
         "unchanged) and in eval mode ((1 - rate) * x), for several rates and the default "

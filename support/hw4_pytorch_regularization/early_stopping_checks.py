@@ -200,7 +200,7 @@ def _setting(params, patient):
     return int(params[f"{key}_steps"]), params[f"{key}_curves"]
 
 
-def probe(params, gradient_descent_early_stopping, *, patient: bool = False):
+def probe_early_stopping(params, gradient_descent_early_stopping, *, patient: bool = False):
     """Run the student's loop (model, loss_func, x, y, xvalid, yvalid, lr=, steps=) once per
     scripted curve."""
     steps, curves = _setting(params, patient)
@@ -350,7 +350,7 @@ def check_curve(run, prob, lr, steps, curve, patient, path: Path) -> int:
     return n
 
 
-def verdict(params, data, patient: bool = False) -> str:
+def verdict_early_stopping(params, data, patient: bool = False) -> str:
     """The early-stopping loop (patient=True: the patient rule of Q10) on scripted validation
     curves: the stopping iteration follows the rule (ties go on; for the patient rule no stop
     before iteration 50 and a comparison with the mean of the 50 previous values), the
@@ -368,4 +368,5 @@ def verdict(params, data, patient: bool = False) -> str:
             f"stopped after {lengths} iterations as expected, SGD steps and histories match")
 
 
-EARLY_STOPPING = Check(NAME, probe, verdict, make_params, doc=verdict.__doc__)
+EARLY_STOPPING = Check(NAME, probe_early_stopping, verdict_early_stopping, make_params,
+                       doc=verdict_early_stopping.__doc__)

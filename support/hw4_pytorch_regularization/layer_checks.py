@@ -70,7 +70,7 @@ def normal_params(seed: int, device: str) -> dict:
     """Seed 0: (13, 61) layers; other seeds: d in 4..16, e in 50..120 (wide, for many biases).
 
     ``instances`` layers are pooled so that at least 30 000 biases (and far more weights)
-    are tested: see :func:`_verdict_normal` for why.
+    are tested: see :func:`verdict_normal` for why.
     """
     if seed == 0:
         d, e, n = 13, 61, 29
@@ -291,7 +291,7 @@ def verdict_forward(check: str, params: dict, pd: ProbeData, name: str) -> None:
                                 "self.bias; .detach(), .data or numpy cut the gradient")
 
 
-def _verdict_zeros(params: dict, data: dict) -> str:
+def verdict_linear_zeros(params: dict, data: dict) -> str:
     """LinearZeros: registered (in, out) weights and (out,) bias, zero-initialised, and
     forward(x) = x @ weights + bias (tested with non-zero values written into the layer)."""
     check = LINEAR_ZEROS.name
@@ -383,7 +383,7 @@ def verdict_normal_sample(check: str, what: str, values: np.ndarray, std: float,
     return f"{n} {plural} ~ N(0, {std:.3g}^2)"
 
 
-def _verdict_normal(params: dict, data: dict) -> str:
+def verdict_normal(params: dict, data: dict) -> str:
     """LinearNormal: the LinearZeros structure and forward, with every entry of the weights
     and of the bias iid N(0, 1), and a fresh draw for every new layer.
 
@@ -441,7 +441,7 @@ def kaiming_std_hint(d: int, e: int):
     return hint
 
 
-def _verdict_kaiming(params: dict, data: dict) -> str:
+def verdict_kaiming(params: dict, data: dict) -> str:
     """LinearKaiming: the LinearZeros structure and forward, with weights iid N(0, 1/in)
     (standard deviation 1/sqrt(in_dimensions)) and a zero bias.
 
@@ -477,31 +477,31 @@ def _verdict_kaiming(params: dict, data: dict) -> str:
 
 # ----------------------------------------------------------------------------- checks
 
-def _probe_zeros(params: dict, LinearZeros) -> dict:
+def probe_linear_zeros(params: dict, LinearZeros) -> dict:
     return _probe_layer(params, LinearZeros, "LinearZeros", pool=False)
 
 
-def _probe_normal(params: dict, LinearNormal) -> dict:
+def probe_normal(params: dict, LinearNormal) -> dict:
     return _probe_layer(params, LinearNormal, "LinearNormal", pool=True)
 
 
-def _probe_kaiming(params: dict, LinearKaiming) -> dict:
+def probe_kaiming(params: dict, LinearKaiming) -> dict:
     return _probe_layer(params, LinearKaiming, "LinearKaiming", pool=True)
 
 
 LINEAR_ZEROS = Check(
-    "test_linear_zeros", _probe_zeros, _verdict_zeros, zeros_params,
+    "test_linear_zeros", probe_linear_zeros, verdict_linear_zeros, zeros_params,
     doc="test_linear_zeros(LinearZeros): checks that LinearZeros(d, e) registers weights of "
         "shape (d, e) and a bias of shape (e,) as parameters, both zero, and that "
         "forward(x) = x @ weights + bias.")
 
 NORMAL = Check(
-    "test_normal", _probe_normal, _verdict_normal, normal_params,
+    "test_normal", probe_normal, verdict_normal, normal_params,
     doc="test_normal(LinearNormal): checks the layer's structure and forward pass, and that "
         "the weights and the bias of many new layers are independent N(0, 1) draws.")
 
 KAIMING = Check(
-    "test_kaiming", _probe_kaiming, _verdict_kaiming, kaiming_params,
+    "test_kaiming", probe_kaiming, verdict_kaiming, kaiming_params,
     doc="test_kaiming(LinearKaiming): checks the layer's structure and forward pass, that "
         "the weights of many new layers are independent N(0, 1/in_dimensions) draws "
         "(standard deviation 1/sqrt(in_dimensions)) and that the bias is zero.")

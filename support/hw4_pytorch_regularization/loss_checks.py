@@ -42,7 +42,7 @@ def loss_inputs(params: dict):
     return a.astype(np.float32).astype(float), y.astype(np.float32).astype(float)
 
 
-def _probe(params: dict, mse_loss) -> dict:
+def probe_mse_loss(params: dict, mse_loss) -> dict:
     a, y = loss_inputs(params)
     n = params["n"]
     device, dtype = torch.device(params["device"]), torch.get_default_dtype()
@@ -95,7 +95,7 @@ def _diagnose(value: float, a: np.ndarray, y: np.ndarray) -> str:
     return "the loss is the average over the N examples of (prediction - label)^2"
 
 
-def _verdict(params: dict, data: dict) -> str:
+def verdict_mse_loss(params: dict, data: dict) -> str:
     """mse_loss(prediction, labels) = mean over the N examples of (a_i - y_i)^2, a 0-dim tensor
     that backpropagates, for labels of shape (N,) and (N, 1) with predictions of shape (N, 1).
 
@@ -157,7 +157,7 @@ def _verdict(params: dict, data: dict) -> str:
 
 
 MSE_LOSS = Check(
-    "test_mse_loss", _probe, _verdict, make_params,
+    "test_mse_loss", probe_mse_loss, verdict_mse_loss, make_params,
     doc="test_mse_loss(mse_loss): checks that mse_loss(prediction, labels) returns the mean "
         "of (prediction - label)^2 as a 0-dim tensor that backpropagates, for predictions of "
         "shape (N, 1) and labels of shape (N,) or (N, 1).")

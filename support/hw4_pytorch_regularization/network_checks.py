@@ -144,7 +144,7 @@ def _probe_forward(params: dict, model, is_layer: list) -> dict:
     return data
 
 
-def _probe(params: dict, model, layertype, *, dropout_type=None, type: str = "zeros") -> dict:
+def probe_build(params: dict, model, layertype, *, dropout_type=None, type: str = "zeros") -> dict:
     data = {"option_dropout_given": dropout_type is not None,
             "option_type": type if isinstance(type, str) else repr(type),
             "layertype_ok": _is_module_class(layertype), "layertype_name": _name(layertype),
@@ -441,7 +441,7 @@ def _verdict_init(pd: ProbeData, init: str, layer_name: str) -> str:
     return "random weights, different across units and layers"
 
 
-def _verdict(params: dict, data: dict, **options) -> str:
+def verdict_build(params: dict, data: dict, **options) -> str:
     """test_build(model, layertype, dropout_type=None, type='zeros'): the model is an
     nn.Sequential of 5 layertype layers 1 -> 20 -> 20 -> 20 -> 20 -> 1, an nn.ReLU after
     each but the last, one dropout_type module right before each layer when dropout_type is
@@ -465,7 +465,7 @@ def _verdict(params: dict, data: dict, **options) -> str:
 
 
 BUILD = Check(
-    "test_build", _probe, _verdict, make_params,
+    "test_build", probe_build, verdict_build, make_params,
     doc="test_build(model, layertype, dropout_type=None, type='zeros'): checks that model is "
         "an nn.Sequential of 5 distinct layertype layers (1 -> 20 -> 20 -> 20 -> 20 -> 1) with "
         "an nn.ReLU() after every layer but the last, a dropout_type module before every layer "

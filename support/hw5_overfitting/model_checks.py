@@ -66,7 +66,7 @@ def _model_device(model):
     return parameter.device if parameter is not None else torch.device("cpu")
 
 
-def _build_probe(params: dict, build_model) -> dict:
+def probe_build_model(params: dict, build_model) -> dict:
     out = {}
     for key, kwargs in (("plain", {}), ("dropout", {"dropout": params["dropout"]})):
         args = f"{params['input_size']}, {params['hidden']}" + \
@@ -100,7 +100,7 @@ def _normalised_kinds(kinds, rates, dropout: bool):
     return kinds
 
 
-def _build_verdict(params: dict, data: dict) -> str:
+def verdict_build_model(params: dict, data: dict) -> str:
     """Layer order and sizes, dropout rate, and the forward pass; deterministic."""
     name, d = "test_build_model", ProbeData("test_build_model", data, (
         "plain", "plain_output", "dropout", "dropout_output"))
@@ -185,6 +185,6 @@ def _check_forward(name, call, params, facts, output):
                            hint=f"{call} in eval mode should compute the layers in order")
 
 
-BUILD_MODEL = Check("test_build_model", _build_probe, _build_verdict, _build_params,
+BUILD_MODEL = Check("test_build_model", probe_build_model, verdict_build_model, _build_params,
                     doc="test_build_model(build_model): layer order and sizes, dropout rate "
                         "and placement, forward pass; deterministic.")

@@ -76,7 +76,7 @@ def _function_params(seed: int, device: str) -> dict:
             "points": points}
 
 
-def _function_probe(params: dict, Function) -> dict:
+def probe_function(params: dict, Function) -> dict:
     import torch
     x = torch.tensor(params["points"], dtype=torch.float32, device=params["device"])
     saved = x.clone()
@@ -92,7 +92,7 @@ def _function_probe(params: dict, Function) -> dict:
             "x_unchanged": bool(torch.equal(x, saved))}
 
 
-def _function_verdict(params: dict, data: dict) -> str:
+def verdict_function(params: dict, data: dict) -> str:
     """Values and gradients of 1/2 (l1 x1^2 + l2 x2^2) on a batch; deterministic (atol 1e-4)."""
     name, d = "test_function", ProbeData("test_function", data, (
         "values", "grads", "single_shape", "lambda_1", "lambda_2", "x_unchanged"))
@@ -149,7 +149,7 @@ def _array_or_fail(name, d: ProbeData, key, call):
     return array
 
 
-FUNCTION = Check("test_function", _function_probe, _function_verdict, _function_params,
+FUNCTION = Check("test_function", probe_function, verdict_function, _function_params,
                  doc="test_function(Function): values and gradients on a batch of points, "
                      "shapes, attributes; deterministic.")
 
@@ -278,11 +278,11 @@ def _gd_params(seed: int, device: str) -> dict:
     return _descent_params(seed, device, 21)
 
 
-def _gd_probe(params: dict, do_gradient_descent) -> dict:
+def probe_do_gradient_descent(params: dict, do_gradient_descent) -> dict:
     return _descent_probe(params, do_gradient_descent, with_momentum=False)
 
 
-def _gd_verdict(params: dict, data: dict) -> str:
+def verdict_do_gradient_descent(params: dict, data: dict) -> str:
     """The path x_t = x_0 (I - lr H)^t, t = 0..max_steps; deterministic (atol/rtol 1e-4)."""
     h, x0, lr = params["h"], params["x0"], params["lr"]
 
@@ -298,11 +298,11 @@ def _momentum_params(seed: int, device: str) -> dict:
     return _descent_params(seed, device, 22)
 
 
-def _momentum_probe(params: dict, do_momentum_gd) -> dict:
+def probe_do_momentum_gd(params: dict, do_momentum_gd) -> dict:
     return _descent_probe(params, do_momentum_gd, with_momentum=True)
 
 
-def _momentum_verdict(params: dict, data: dict) -> str:
+def verdict_do_momentum_gd(params: dict, data: dict) -> str:
     """v_{t+1} = m v_t - lr grad(x_t), x_{t+1} = x_t + v_{t+1}, v_0 = 0; deterministic."""
     h, x0, lr, m = params["h"], params["x0"], params["lr"], params["momentum"]
     steps = params["max_steps"]
@@ -322,10 +322,12 @@ def _momentum_verdict(params: dict, data: dict) -> str:
     return _descent_verdict("test_do_momentum_gd", params, data, reference, alternatives)
 
 
-GRADIENT_DESCENT = Check("test_do_gradient_descent", _gd_probe, _gd_verdict, _gd_params,
+GRADIENT_DESCENT = Check("test_do_gradient_descent", probe_do_gradient_descent,
+                         verdict_do_gradient_descent, _gd_params,
                          doc="test_do_gradient_descent(do_gradient_descent): the path on a "
                              "rotated quadratic, its shape, and the caller's x unchanged.")
-MOMENTUM = Check("test_do_momentum_gd", _momentum_probe, _momentum_verdict, _momentum_params,
+MOMENTUM = Check("test_do_momentum_gd", probe_do_momentum_gd, verdict_do_momentum_gd,
+                 _momentum_params,
                  doc="test_do_momentum_gd(do_momentum_gd): the momentum path on a rotated "
                      "quadratic, its shape, and the caller's x unchanged.")
 
@@ -342,7 +344,7 @@ def _lr_params(seed: int, device: str) -> dict:
             "cases": [[small, big], [big, small], [same, same]]}
 
 
-def _lr_probe(params: dict, largest_stable_lr) -> dict:
+def probe_largest_stable_lr(params: dict, largest_stable_lr) -> dict:
     quadratic = _quadratic_class()
     rates = []
     for lam1, lam2 in params["cases"]:
@@ -353,7 +355,7 @@ def _lr_probe(params: dict, largest_stable_lr) -> dict:
     return {"rates": rates}
 
 
-def _lr_verdict(params: dict, data: dict) -> str:
+def verdict_largest_stable_lr(params: dict, data: dict) -> str:
     """2 / max(lambda_1, lambda_2) for lambda_1 < lambda_2, > and =; deterministic."""
     name, d = "test_largest_stable_lr", ProbeData("test_largest_stable_lr", data, ("rates",))
     rates = d.items("rates")
@@ -373,6 +375,7 @@ def _lr_verdict(params: dict, data: dict) -> str:
     return "2 / lambda_max for lambda_1 < lambda_2, lambda_1 > lambda_2 and equal lambdas"
 
 
-LARGEST_STABLE_LR = Check("test_largest_stable_lr", _lr_probe, _lr_verdict, _lr_params,
+LARGEST_STABLE_LR = Check("test_largest_stable_lr", probe_largest_stable_lr,
+                          verdict_largest_stable_lr, _lr_params,
                           doc="test_largest_stable_lr(largest_stable_lr): 2 / lambda_max; "
                               "deterministic.")

@@ -82,7 +82,7 @@ def _tokenize_params(seed: int, device: str) -> dict:
     return {"seed": seed, "device": device, "texts": texts, "expected": expected}
 
 
-def _tokenize_probe(params: dict, tokenize) -> dict:
+def probe_tokenize(params: dict, tokenize) -> dict:
     texts = list(params["texts"])
     result = call_student("tokenize(data_list)", tokenize, texts)
     rows = list(result) if isinstance(result, (list, tuple)) else None
@@ -91,7 +91,7 @@ def _tokenize_probe(params: dict, tokenize) -> dict:
             "input_unchanged": texts == params["texts"]}
 
 
-def _tokenize_verdict(params: dict, data: dict) -> str:
+def verdict_tokenize(params: dict, data: dict) -> str:
     """Tokens of strings with capitals, punctuation around/inside words and odd whitespace.
 
     Deterministic: the expected tokens are the words the strings were written from.
@@ -155,7 +155,7 @@ def _explain_tokens(name, rows):
                        hint=f"for the string {text!r}")
 
 
-TOKENIZE = Check("test_tokenize", _tokenize_probe, _tokenize_verdict, _tokenize_params,
+TOKENIZE = Check("test_tokenize", probe_tokenize, verdict_tokenize, _tokenize_params,
                  doc="test_tokenize(tokenize): strings with capitals, punctuation (also inside "
                      "words), tabs and newlines; deterministic.")
 
@@ -240,7 +240,7 @@ def _vectorizer_params(seed: int, device: str) -> dict:
             "refit_expected": list(range(1, len(refit_words) + 1)) + [0]}
 
 
-def _vectorizer_probe(params: dict, CountVectorizer) -> dict:
+def probe_count_vectorizer(params: dict, CountVectorizer) -> dict:
     vectorizer = call_student("CountVectorizer()", CountVectorizer)
     tokens = list(params["tokens"])
     call_student("fit(token_list)", vectorizer.fit, tokens)
@@ -258,7 +258,7 @@ def _vectorizer_probe(params: dict, CountVectorizer) -> dict:
             "input_unchanged": tokens == params["tokens"]}
 
 
-def _vectorizer_verdict(params: dict, data: dict) -> str:
+def verdict_count_vectorizer(params: dict, data: dict) -> str:
     """Ranks by count (1 = most frequent, ties by first occurrence), unknowns, round trip, refit.
 
     Deterministic: the ranking is drawn first and the token list written to produce it;
@@ -358,7 +358,7 @@ def _explain_ranks(name, params, observed, expected):
     raise CheckFailure(name, "ranks", **shown, hint=f"counts: {table}")
 
 
-COUNT_VECTORIZER = Check("test_count_vectorizer", _vectorizer_probe, _vectorizer_verdict,
+COUNT_VECTORIZER = Check("test_count_vectorizer", probe_count_vectorizer, verdict_count_vectorizer,
                          _vectorizer_params,
                          doc="test_count_vectorizer(CountVectorizer): ranks by count with ties, "
                              "unknown words and ranks, round trip and refit; deterministic.")
@@ -413,7 +413,7 @@ def _index_call(case) -> str:
         (f", size={case['size']})" if case["size"] is not None else ")")
 
 
-def _index_probe(params: dict, get_index_vector) -> dict:
+def probe_get_index_vector(params: dict, get_index_vector) -> dict:
     out, unchanged = {}, True
     for i, case in enumerate(params["cases"]):
         sequence = list(case["sequence"])
@@ -425,7 +425,7 @@ def _index_probe(params: dict, get_index_vector) -> dict:
     return out
 
 
-def _index_verdict(params: dict, data: dict) -> str:
+def verdict_get_index_vector(params: dict, data: dict) -> str:
     """Multi-hot vectors: 1 at each index once, 0 and indices >= size skipped; default size.
 
     Deterministic: the expected positions are drawn first and the sequence written from them.
@@ -475,7 +475,8 @@ def _check_vector(name, d: ProbeData, i, case):
     raise CheckFailure(name, "ones at the word indices", **shown, hint=f"for {call}")
 
 
-INDEX_VECTOR = Check("test_get_index_vector", _index_probe, _index_verdict, _index_params,
+INDEX_VECTOR = Check("test_get_index_vector", probe_get_index_vector, verdict_get_index_vector,
+                     _index_params,
                      doc="test_get_index_vector(get_index_vector): multi-hot vectors with "
                          "repeats, index 0 and out-of-range indices; deterministic.")
 
@@ -494,7 +495,7 @@ def _labels_params(seed: int, device: str) -> dict:
             return {"seed": seed, "device": device, "labels": labels}
 
 
-def _labels_probe(params: dict, encode_labels) -> dict:
+def probe_encode_labels(params: dict, encode_labels) -> dict:
     labels = list(params["labels"])
     result = call_student("encode_labels(labels)", encode_labels, labels)
     array, kind = _vector_data(result)
@@ -502,7 +503,7 @@ def _labels_probe(params: dict, encode_labels) -> dict:
             "input_unchanged": labels == params["labels"]}
 
 
-def _labels_verdict(params: dict, data: dict) -> str:
+def verdict_encode_labels(params: dict, data: dict) -> str:
     """'pos' -> 1 and 'neg' -> 0, one number per label; deterministic."""
     name, d = "test_encode_labels", ProbeData("test_encode_labels", data, ("encoded", "input_unchanged"))
     labels = params["labels"]
@@ -528,7 +529,8 @@ def _labels_verdict(params: dict, data: dict) -> str:
     return f"{len(labels)} labels encoded"
 
 
-ENCODE_LABELS = Check("test_encode_labels", _labels_probe, _labels_verdict, _labels_params,
+ENCODE_LABELS = Check("test_encode_labels", probe_encode_labels, verdict_encode_labels,
+                      _labels_params,
                       doc="test_encode_labels(encode_labels): 'pos' -> 1, 'neg' -> 0.")
 
 # ---------------------------------------------------------------------------------------
@@ -560,7 +562,7 @@ def _tensor_facts(value) -> dict:
             "values": value.detach().cpu().double().reshape(-1).tolist()}
 
 
-def _dataset_probe(params: dict, ReviewDataset) -> dict:
+def probe_review_dataset(params: dict, ReviewDataset) -> dict:
     data = [list(row) for row in params["data"]]
     labels = list(params["labels"])
     with keep_rng():
@@ -587,7 +589,7 @@ def _dataset_facts(params, ReviewDataset, data, labels) -> dict:
             "batch_shapes": shapes}
 
 
-def _dataset_verdict(params: dict, data: dict) -> str:
+def verdict_review_dataset(params: dict, data: dict) -> str:
     """len, shape, items (float32 tensors on the device), and DataLoader batches; deterministic."""
     name, d = "test_review_dataset", ProbeData("test_review_dataset", data, (
         "length", "shape", "items", "batch_shapes"))
@@ -649,7 +651,7 @@ def _check_item(name, params, index, item):
                                     "in the order given")
 
 
-REVIEW_DATASET = Check("test_review_dataset", _dataset_probe, _dataset_verdict,
+REVIEW_DATASET = Check("test_review_dataset", probe_review_dataset, verdict_review_dataset,
                        _dataset_params,
                        doc="test_review_dataset(ReviewDataset): len, shape, float32 items on "
                            "the device, DataLoader batches; deterministic.")

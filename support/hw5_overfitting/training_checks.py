@@ -379,11 +379,11 @@ def _train_params(seed: int, device: str) -> dict:
     return {"seed": seed, "device": device, "setup": setup}
 
 
-def _train_probe(params: dict, train) -> dict:
+def probe_train(params: dict, train) -> dict:
     return _run_train(params, params["setup"], train)
 
 
-def _train_verdict(params: dict, data: dict) -> str:
+def verdict_train(params: dict, data: dict) -> str:
     """One call of train() replayed step by step (deterministic up to float32 rounding).
 
     The replay uses the batches the student's DataLoader drew, so shuffling needs no seed.
@@ -450,7 +450,7 @@ def _compare_accuracy(name, key, observed, rights, n, hint):
                                hint=f"{hint} (epoch {epoch + 1} differs)")
 
 
-TRAIN = Check("test_train", _train_probe, _train_verdict, _train_params,
+TRAIN = Check("test_train", probe_train, verdict_train, _train_params,
               doc="test_train(train): a small logistic model trained by your loop, replayed "
                   "step by step: losses, accuracies, train/eval modes, no_grad, shuffling.")
 
@@ -530,7 +530,7 @@ def _early_params(seed: int, device: str) -> dict:
     return {"seed": seed, "device": device, "setup": setup, "scenarios": scenarios}
 
 
-def _early_probe(params: dict, train) -> dict:
+def probe_early_stopping(params: dict, train) -> dict:
     runs = []
     for scenario in params["scenarios"]:
         setup = dict(params["setup"], epochs=len(scenario["curve"]))
@@ -541,7 +541,7 @@ def _early_probe(params: dict, train) -> dict:
     return {"runs": runs}
 
 
-def _early_verdict(params: dict, data: dict) -> str:
+def verdict_early_stopping(params: dict, data: dict) -> str:
     """Scripted validation curves: epochs run, recorded val_loss and restored weights.
 
     Deterministic (the curve is scripted; training is replayed as in test_train).  Curves
@@ -598,7 +598,8 @@ def _check_scenario(name, params, scenario, run):
                            hint=hint)
 
 
-EARLY_STOPPING = Check("test_early_stopping", _early_probe, _early_verdict, _early_params,
+EARLY_STOPPING = Check("test_early_stopping", probe_early_stopping, verdict_early_stopping,
+                       _early_params,
                        doc="test_early_stopping(train): scripted validation curves; checks "
                            "when training stops, what is recorded and which weights are kept.")
 
@@ -615,7 +616,7 @@ def _evaluate_params(seed: int, device: str) -> dict:
     return {"seed": seed, "device": device, "setup": setup}
 
 
-def _evaluate_probe(params: dict, evaluate) -> dict:
+def probe_evaluate(params: dict, evaluate) -> dict:
     import torch
     setup = params["setup"]
     recorder, model, _, test_set, _ = _make_run(setup, params["device"])
@@ -640,7 +641,7 @@ def _evaluate_probe(params: dict, evaluate) -> dict:
     return {"results": results, "unchanged": unchanged}
 
 
-def _evaluate_verdict(params: dict, data: dict) -> str:
+def verdict_evaluate(params: dict, data: dict) -> str:
     """Loss and accuracy over all test examples, eval mode, no gradients; deterministic.
 
     Loss at atol 1e-4 (float32 vs float64); accuracy exact, a prediction within 1e-5 of 0.5
@@ -706,6 +707,6 @@ def _check_evaluation(name, result, batch, losses, right, n):
                            hint=f"{call}: fraction of right predictions, threshold 0.5")
 
 
-EVALUATE = Check("test_evaluate", _evaluate_probe, _evaluate_verdict, _evaluate_params,
+EVALUATE = Check("test_evaluate", probe_evaluate, verdict_evaluate, _evaluate_params,
                  doc="test_evaluate(evaluate): loss and accuracy over all test examples, "
                      "eval mode, no gradients, weights unchanged.")

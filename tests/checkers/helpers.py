@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from support.checking import CheckFailure, plain_options
-from course.transport import decode, encode
+from course.grade.transport import decode, encode
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 Correct loops pass for seeds 0..50, wrong ones fail naming the broken property; the scripted
 curves are checked to make every decision unambiguous; the verdict survives malformed data
-and a trip through course.transport.
+and a trip through course.grade.transport.
 """
 
 import json
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from course import transport
+from course.grade import transport
 from support.checking import CheckFailure, make_checker
 from support.hw4_pytorch_regularization.early_stopping_checks import (EARLY_STOPPING, PATIENCE, make_params,
                                            mean_before, stop_length)

@@ -330,7 +330,7 @@ def test_bundled_digits_are_scikit_learns():
 def test_notebook_calls_only_known_checkers():
     """Every test cell of the source notebook calls a checker of CHECKS with names that a
     setup or solution cell defines (what the grader needs to run it)."""
-    from course.plan import load_assignment
+    from course.grade.plan import load_assignment
 
     assignment = load_assignment("hw1_gradient_descent", source_root=REPO / "source")
     assert {check.checker for check in assignment.checks} == set(CHECKS)

@@ -23,7 +23,7 @@ from support.hw2_mlp_training.gd_checks import TRAIN_BY_GD, problem, simulate
 from support.hw2_mlp_training.loop_checks import LOSS_AND_ACCURACY, TRAIN
 from support.hw2_mlp_training.model_checks import MAKE_MLP, PERCEPTRON_LOSS
 from support.hw2_mlp_training.tuning_checks import HYPERPARAMETERS
-from course.transport import decode, encode
+from course.grade.transport import decode, encode
 
 from . import corpus_hw2_models as models
 from . import corpus_hw2_training as training

@@ -3,7 +3,7 @@
 Correct implementations written the ways students write them pass (update rules for seeds
 0..50; sample_minibatch for seeds 0..50 and a 200-seed sweep; the closing exercise for a few
 seeds, since each run trains a network); realistic wrong ones fail naming the property they
-break; the verdicts survive malformed probe data and a trip through course.transport.
+break; the verdicts survive malformed probe data and a trip through course.grade.transport.
 """
 
 import math

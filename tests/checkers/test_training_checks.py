@@ -2,7 +2,7 @@
 
 Correct loops written the ways students write them pass for seeds 0..50; each realistic
 wrong loop fails naming the property it breaks; the verdict survives malformed probe data
-and a trip through course.transport.
+and a trip through course.grade.transport.
 """
 
 import json
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from course import transport
+from course.grade import transport
 from support.checking import CallError, CheckFailure, make_checker
 from support.hw4_pytorch_regularization.training_checks import (ATOL, GRADIENT_DESCENT, RTOL, TRAIN_EVAL, DEFAULT_LR,
                                      descend, l1_margin, largest_curvature, make_params,

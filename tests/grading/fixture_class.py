@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from course.plan import load_assignment
+from course.grade.plan import load_assignment
 from tests.submissions import make_submission, write_submission
 
 ASSIGNMENT = "hw4_pytorch_regularization"

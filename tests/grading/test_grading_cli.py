@@ -62,8 +62,8 @@ def test_cuda_requested_without_a_gpu(tmp_path):
 def test_the_grader_starts_without_torch_or_nbformat_on_a_machine_without_gpu():
     """A grading run starts its warm workers first: finding the device and reading the
     notebooks must not cost the seconds of importing torch or nbformat."""
-    probe = ("import sys; from course.grading import resolve_device; "
-             "from course.plan import load_assignment; load_assignment('" + HW4 + "'); "
+    probe = ("import sys; from course.grade.grader import resolve_device; "
+             "from course.grade.plan import load_assignment; load_assignment('" + HW4 + "'); "
              "print(resolve_device('auto'), 'torch' in sys.modules, 'nbformat' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
                             text=True, timeout=120)

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from course.reports import read_csv
+from course.grade.reports import read_csv
 from tests.grading.fixture_class import ASSIGNMENT, build_class, expected_status
 from tests.grading.grader_cli import output, run_grader
 

@@ -8,8 +8,8 @@ test_grading_fixture_class.py; its failure modes do not depend on seeds.
 """
 
 from course.config import load_grading_config
-from course.grading import Grader, draw_seeds
-from course.plan import load_assignment
+from course.grade.grader import Grader, draw_seeds
+from course.grade.plan import load_assignment
 from tests.grading.fixture_class import ASSIGNMENT, build_class, checks, expected_status
 
 STUDENTS = ("correct", "partial")

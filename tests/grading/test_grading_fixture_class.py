@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from course.reports import read_csv
+from course.grade.reports import read_csv
 from tests.grading.fixture_class import (ASSIGNMENT, EXPECTED, MESSAGES, STUDENTS, build_class,
                                          checks, expected_points, expected_status)
 from tests.grading.grader_cli import output, run_grader

@@ -1,4 +1,4 @@
-"""course.plan (what runs for one submission) and course.config (the grader's settings)."""
+"""course.grade.plan (what runs for one submission) and course.config (the grader's settings)."""
 
 import copy
 
@@ -7,7 +7,7 @@ import pytest
 
 from course.config import load_grading_config
 from course.notebooks import Literal, Name, NotebookError
-from course.plan import build_steps, load_assignment, plain_kwargs
+from course.grade.plan import build_steps, load_assignment, plain_kwargs
 from tests.grading.toy_course import FACADE, NAME, write_toy_source
 from tests.submissions import make_submission, solution_of
 

@@ -8,8 +8,8 @@ here (2 s) so that the students who hang cost little.
 import pytest
 
 from course.config import GradingConfig
-from course.grading import Grader
-from course.plan import load_assignment
+from course.grade.grader import Grader
+from course.grade.plan import load_assignment
 from tests.grading.toy_course import FACADE, NAME, TOY_PATH, write_toy_source
 from tests.submissions import make_submission, write_submission
 

@@ -1,10 +1,10 @@
-"""course.reports: the CSV grade sheet, Gradescope's results.json, the summary lines."""
+"""course.grade.reports: the CSV grade sheet, Gradescope's results.json, the summary lines."""
 
 import csv
 import json
 
-from course.grading import CheckResult, StudentGrade
-from course.reports import (CSV_COLUMNS, gradescope_results, read_csv, summary_line,
+from course.grade.grader import CheckResult, StudentGrade
+from course.grade.reports import (CSV_COLUMNS, gradescope_results, read_csv, summary_line,
                             write_reports)
 
 
@@ -77,7 +77,7 @@ def test_a_partial_run_replaces_its_students_and_keeps_the_others(tmp_path):
 
 def test_a_lost_point_names_where_its_verdict_is_defined(tmp_path):
     """The sheet and results.json carry the verdict's location, and it reads back."""
-    from course.reports import read_grades
+    from course.grade.reports import read_grades
 
     write_reports(tmp_path, "hw", [grade()], {})
     assert read_grades(tmp_path / "hw.csv")[0].results[1].verdict_at == \
@@ -93,7 +93,7 @@ def test_verdict_locations_are_read_from_the_checks_and_resolve():
     import importlib
 
     from course.config import assignments
-    from course.grading import function_location
+    from course.grade.grader import function_location
 
     for name in assignments():
         facade = importlib.import_module(f"support.{name}")
@@ -107,3 +107,24 @@ def test_verdict_locations_are_read_from_the_checks_and_resolve():
             for part in qualname.split("."):
                 target = getattr(target, part)
             assert target is check.verdict_fn, (name, check.name, where)
+
+
+def test_every_check_names_its_probe_and_verdict_one_way():
+    """``probe_<name>`` and ``verdict_<name>`` (``<name>``: the checker's name without
+    ``test_``), module-level in ``support/<a>/*_checks.py``: the verdict column points a TA
+    straight at the function.  One verdict judges hw3's three update rules: ``verdict_update``."""
+    import importlib
+
+    from course.config import assignments
+
+    shared = {"verdict_update": {"test_gradient_update", "test_momentum_update",
+                                 "test_rmsprop_update"}}
+    for name in assignments():
+        for check in importlib.import_module(f"support.{name}").CHECKS.values():
+            short = check.name.removeprefix("test_")
+            verdict = check.verdict_fn.__name__
+            assert check.probe_fn.__name__ == f"probe_{short}", (name, check.name)
+            assert verdict == f"verdict_{short}" or check.name in shared.get(verdict, ()), \
+                (name, check.name, verdict)
+            assert check.verdict_fn.__module__.startswith(f"support.{name}.") \
+                and check.verdict_fn.__module__.endswith("_checks"), check.verdict_fn.__module__

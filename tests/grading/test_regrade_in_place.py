@@ -94,7 +94,7 @@ def test_an_unknown_student_is_an_error(computed_once, tmp_path):
 
 
 def test_the_grading_verb_runs_without_pytest(computed_once, tmp_path):
-    """``python -m course.grade`` (course/grade.py, no pytest) grades as make grade does:
+    """``python -m course.grade`` (course/grade/run.py, no pytest) grades as make grade does:
     with make grade's seeds, a regraded student's rows are the same, and nothing else
     changes."""
     import subprocess

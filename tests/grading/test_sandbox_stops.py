@@ -1,7 +1,7 @@
 """When the sandbox's own watchdog stops a student (its backstop at 1.25 x the disk limit),
 the student is told why, as when the grader's watchdog does: in a cold student process
 (the sandbox's last line is in its output) and in a warm worker's fork (the worker's
-sandbox stops the whole worker; course.warm_worker reads why from its launcher).
+sandbox stops the whole worker; course.grade.warm_worker reads why from its launcher).
 
 The grader's own disk check is slowed to once an hour here, so that only the sandbox's
 can see the student fill its folder: in a real run either may see a fast writer first.
@@ -9,10 +9,10 @@ can see the student fill its folder: in a real run either may see a fast writer 
 
 import pytest
 
-from course import supervisor
-from course.grading import Grader
-from course.plan import load_assignment
-from course.worker_pool import grade_all
+from course.grade import supervisor
+from course.grade.grader import Grader
+from course.grade.plan import load_assignment
+from course.grade.worker_pool import grade_all
 from tests.grading.test_grading_process import DISK, STUDENTS
 from tests.grading.toy_course import FACADE, NAME, TOY_PATH, write_toy_source
 from tests.submissions import make_submission, write_submission

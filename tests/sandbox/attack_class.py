@@ -267,10 +267,11 @@ CHECKS = {{}}
 SHADOW_FILES = {
     "support/__init__.py": _ALWAYS_PASS,
     f"support/{A}.py": _ALWAYS_PASS,
+    f"support/{A}/__init__.py": _ALWAYS_PASS,
     "support/checking.py": _ALWAYS_PASS,
     "torch/__init__.py": f'raise ImportError("{SHADOW}: the handed-in torch was imported")\n',
     "course/__init__.py": f'raise ImportError("{SHADOW}: the handed-in course was imported")\n',
-    "course/grading.py": f'raise ImportError("{SHADOW}: handed-in course.grading")\n',
+    "course/grade/grader.py": f'raise ImportError("{SHADOW}: handed-in course.grade.grader")\n',
     "sitecustomize.py": f'print("{SHADOW}: sitecustomize ran")\n'
                         "import torch\ntorch.allclose = lambda *a, **k: True\n",
     "usercustomize.py": f'print("{SHADOW}: usercustomize ran")\n',

@@ -1,4 +1,4 @@
-"""The sandbox's tests (course/sandbox.py, the autograde kernel, integrity, feedback).
+"""The sandbox's tests (course/sandbox/launcher.py, the autograde kernel, integrity, feedback).
 
 The ``slow`` marker (pyproject.toml) marks tests/test_attacks.py's infinite loops, which cost
 a cell timeout each.

@@ -1,4 +1,4 @@
-"""course.autograde.HideHiddenTests: feedback keeps scores and messages, not hidden tests.
+"""course.autograde.preprocessors.HideHiddenTests: feedback keeps scores and messages, not hidden tests.
 
 Unit tests on a small autograded-like notebook; tests/test_attacks.py checks the HTML that
 ``nbgrader generate_feedback`` writes for real submissions.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
-from course.autograde import HideHiddenTests
+from course.autograde.preprocessors import HideHiddenTests
 
 HIDDEN = ["test_mse_loss(mse_loss, seed=12)", "test_mse_loss(mse_loss, seed=11)"]
 

@@ -1,4 +1,4 @@
-"""The memory watchdog's view of a student's processes (course.proc_meters.tree_resident_bytes).
+"""The memory watchdog's view of a student's processes (course.sandbox.meters.tree_resident_bytes).
 
 The grader reads a student's memory several times a second, so it walks only that process's
 tree (/proc/<pid>/task/<tid>/children); these tests check that walk finds every descendant,
@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from course.proc_meters import _descendants_by_scan, descendants, tree_resident_bytes
+from course.sandbox.meters import _descendants_by_scan, descendants, tree_resident_bytes
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux /proc")
 

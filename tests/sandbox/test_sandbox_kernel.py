@@ -1,5 +1,5 @@
-"""The autograde kernel in the sandbox (course/sandbox_kernel.py) and nbgrader's hardened
-Execute (course/autograde.py), on small notebooks without torch: real kernels, fast.
+"""The autograde kernel in the sandbox (course/autograde/kernel.py) and nbgrader's hardened
+Execute (course/autograde/preprocessors.py), on small notebooks without torch: real kernels, fast.
 
 What nbgrader autograde does with each of these on the real assignment is in
 tests/test_attacks.py.
@@ -15,10 +15,10 @@ import nbformat
 import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 
-from course.autograde import SandboxedExecute, clean_workdir, drop_submitted_links
+from course.autograde.preprocessors import SandboxedExecute, clean_workdir, drop_submitted_links
 from course.config import nbgrader_setting
-from course.sandbox import sandbox_available
-from course.sandbox_kernel import KERNEL_NAME, kernelspec
+from course.sandbox.launcher import sandbox_available
+from course.autograde.kernel import KERNEL_NAME, kernelspec
 
 needs_bwrap = pytest.mark.skipif(not sandbox_available(), reason="bubblewrap cannot run here")
 
@@ -66,7 +66,7 @@ def test_kernelspec_is_installed_where_nbgrader_runs_and_selected():
     assert KERNEL_NAME in specs, "run `make venv` (it installs the course-sandbox kernel)"
     spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
     assert spec.argv == kernelspec()["argv"] and spec.interrupt_mode == "message"
-    assert "-I" in spec.argv  # the student's folder must not shadow course.sandbox_kernel
+    assert "-I" in spec.argv  # the student's folder must not shadow course.autograde.kernel
     assert nbgrader_setting("Execute", "kernel_name") == KERNEL_NAME
     assert nbgrader_setting("KernelManager", "transport") == "ipc"
 
@@ -163,6 +163,6 @@ def test_launcher_refuses_tcp(tmp_path):
 
     connection = tmp_path / "kernel.json"
     connection.write_text(json.dumps({"transport": "tcp", "ip": "127.0.0.1"}))
-    result = subprocess.run([sys.executable, "-I", "-m", "course.sandbox_kernel", "-f",
+    result = subprocess.run([sys.executable, "-I", "-m", "course.autograde.kernel", "-f",
                              str(connection)], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode != 0 and "no network" in result.stderr

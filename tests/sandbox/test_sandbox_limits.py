@@ -1,4 +1,4 @@
-"""course/sandbox.py with real processes: what sandboxed code can see, reach and use.
+"""course/sandbox/launcher.py with real processes: what sandboxed code can see, reach and use.
 
 One sandboxed Python process (``sandbox_argv``, the command both grading paths use) tries
 every attack on a scratch course laid out like ours, in order, and reports what happened
@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from course.config import load_sandbox_config
-from course.sandbox import sandbox_available, stop_reason
-from course.sandbox_command import sandbox_argv
-from course.sandbox_limits import UID_BASE
+from course.sandbox.launcher import sandbox_available, stop_reason
+from course.sandbox.command import sandbox_argv
+from course.sandbox.limits import UID_BASE
 from tests.sandbox.attack_class import Listener
 
 REPO = Path(__file__).resolve().parents[2]
@@ -320,7 +320,7 @@ def test_fallback_without_bubblewrap_says_so_once_and_still_limits(tmp_path):
     code = textwrap.dedent('''
         import dataclasses, logging, subprocess, sys
         from course.config import load_sandbox_config
-        from course.sandbox_command import sandbox_argv
+        from course.sandbox.command import sandbox_argv
         off = dataclasses.replace(load_sandbox_config(), enabled=False)
         for _ in range(2):
             command = sandbox_argv([sys.executable, "-c",
@@ -361,7 +361,7 @@ def test_processes_that_together_hold_too_much_memory_are_stopped(tmp_path):
     assert "MiB of memory in all" in result.stderr
     # the grader reports such a stop as a memory failure, whichever watchdog saw it first
     assert stop_reason(result.stderr.encode()) == "memory"
-    assert stop_reason(b"course.sandbox: stopped after the wall-clock limit (5 s)") is None
+    assert stop_reason(b"course.sandbox.launcher: stopped after the wall-clock limit (5 s)") is None
 
 
 def test_many_files_that_together_fill_the_disk_are_stopped(tmp_path):
@@ -383,7 +383,7 @@ def test_many_files_that_together_fill_the_disk_are_stopped(tmp_path):
 
 
 def test_the_disk_watchdog_counts_empty_files_and_stops_counting_past_its_limit(tmp_path):
-    from course.proc_meters import FILE_BLOCK, folder_bytes
+    from course.sandbox.meters import FILE_BLOCK, folder_bytes
 
     for i in range(20):
         (tmp_path / f"folder{i}").mkdir()

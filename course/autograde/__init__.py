@@ -1,0 +1,12 @@
+"""``nbgrader autograde`` on the grading engine: the plug-ins ``nbgrader_config.py`` names.
+
+* :mod:`course.autograde.engine` -- ``EngineExecute``: nbgrader's Execute step done by
+  :mod:`course.grade` (no verdict runs in the student's kernel);
+* :mod:`course.autograde.preprocessors` -- the hardened nbgrader pieces: an Execute that
+  survives a hostile notebook, feedback that hides hidden tests, the kernel manager, the
+  submission hooks;
+* :mod:`course.autograde.kernel` -- the sandboxed IPython kernel (demo cells, and the stock
+  kernel path that ``make bench`` measures);
+* :mod:`course.autograde.parallel` -- ``make autograde`` (``python -m course.autograde``, this
+  package's ``__main__``): the class graded by warm workers first, then nbgrader in parallel.
+"""

@@ -1,0 +1,6 @@
+"""Benchmarks that print their figures (never timed tests).
+
+* :mod:`course.bench.grading_speed` -- ``make bench`` (``python -m course.bench``, this
+  package's ``__main__``): a class graded by each path, as ratios measured in one run;
+* :mod:`course.bench.checkers` -- ``make bench-checkers``: each checker's time.
+"""

@@ -1,0 +1,425 @@
+"""Grade submissions: run each one's code in a student process, judge its data here.
+
+One job, one submission from plan to points (its scheduling over a class is
+:mod:`course.grade.run`'s).
+
+For each submission the grader
+
+1. builds the steps from the trusted source notebook and the student's solution cells
+   (:mod:`course.grade.plan`), with every check at seed 0 (the notebook's case) and at the run's
+   fresh seeds (drawn with :mod:`secrets` once per grading run, the same for everyone);
+2. runs them in a separate process (:mod:`course.grade.supervisor` starts and watches
+   :mod:`course.grade.student_process`), in a fresh folder, with limits on memory and on disk, a
+   wall-clock limit per cell and per check, and a limit per submission; when that process
+   dies or hangs in a step, the step is charged and a new process resumes after it;
+3. judges each probe's data in this process: ``check.verdict(params, data, **options)``
+   recomputes its own reference from the parameters this process drew.  Whatever the
+   student's process did (patching torch, shadowing checkers, printing "Passed!"), only its
+   data reaches the verdict.
+
+A check passes when every seed passes; its status is then ``passed``, else the first
+problem in seed order: ``failed`` (wrong result, the student's exception, an undefined
+name, malformed data), ``timeout`` (a wall-clock limit) or ``error`` (the process died or
+ran out of memory or disk, or the notebook could not be read).
+
+One job, the grader of one submission (:class:`Grader`: :meth:`~Grader.plan`, run,
+:meth:`~Grader.judge`), with the settings a run draws once (device, seeds); a front end
+that runs the steps elsewhere (:mod:`course.grade.dask_cluster`) calls ``plan`` and
+``judge`` itself.  Where a check's verdict is defined is on every row
+(``CheckResult.verdict_at``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from course.config import GradingConfig
+from course.notebooks import NotebookError, load_notebook
+from course.grade.plan import Assignment, GradedCheck, build_steps, plain_kwargs
+from course.grade.supervisor import StepRunner
+
+STATUSES = ("passed", "failed", "error", "timeout")
+
+
+class GraderError(Exception):
+    """The grader itself cannot grade (bad source notebook, no such device, broken setup)."""
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class CheckResult:
+    """One row of the grade sheet."""
+
+    student: str
+    check: str
+    points: float
+    max_points: float
+    status: str
+    message: str
+    case_seed: int | None = None  # a check that did not pass: the seed that decided it
+    #                               (0: the notebook's visible case; None: not a probe)
+    verdict_at: str = ""  # where its verdict is defined: a verdict function's module and
+    #                       name (support.<...>.judge_dropout), or the notebook's test cell
+
+
+@dataclass
+class StudentGrade:
+    """Everything graded for one student."""
+
+    student: str
+    results: list[CheckResult]
+    seconds: float = 0.0
+    output: str = ""  # what the student's code printed (capped), for the TA
+    internal_error: str | None = None  # set when the grader, not the student, failed
+
+    @property
+    def points(self) -> float:
+        return sum(r.points for r in self.results)
+
+    @property
+    def max_points(self) -> float:
+        return sum(r.max_points for r in self.results)
+
+
+@dataclass
+class Plan:
+    """One submission's steps (:func:`course.grade.plan.build_steps`) and the cells it lost."""
+
+    student: str
+    steps: list[dict]
+    lost: dict
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when available, else ``cpu``; ``cuda`` without a GPU is an error.
+
+    A Linux machine without GPU device nodes has no CUDA: ``auto`` is then ``cpu`` without
+    importing torch (seconds that a grading run spends starting its warm workers instead).
+    """
+    if device == "cpu" or (device == "auto" and not _gpu_device_nodes()):
+        return "cpu"
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise GraderError("--device cuda, but torch sees no CUDA device on this machine")
+    return device
+
+
+def _gpu_device_nodes() -> bool:
+    """Whether this machine may have a GPU: NVIDIA's or AMD's (ROCm) device nodes, or not
+    Linux (where there are no such nodes to look at)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return os.path.exists("/dev/nvidiactl") or os.path.exists("/dev/kfd")
+
+
+def one_thread_each() -> None:
+    """One thread for this process's numpy and torch (the verdicts: small arrays), set before
+    they are imported: the cores are for the student processes, and an idle OpenMP or
+    OpenBLAS pool here would spin beside them.  A value already set is kept."""
+    from course.config import THREAD_VARIABLES
+
+    for name in THREAD_VARIABLES:
+        os.environ.setdefault(name, "1")
+
+
+def draw_seeds(fresh: int) -> list[int]:
+    """Seed 0 (the notebook's case) and ``fresh`` seeds no one can predict."""
+    return [0] + [secrets.randbelow(2**31 - 2) + 1 for _ in range(fresh)]
+
+
+# --------------------------------------------------------------------------- grader
+
+
+class Grader:
+    """Grades submissions of one assignment with one configuration, device and seed list."""
+
+    launcher = None  # how student processes start (StepRunner.launcher; course.grade.warm_worker)
+    scratch = None   # where submissions' folders are made (None: the system's temp folder)
+
+    def __init__(self, assignment: Assignment, config: GradingConfig, device: str,
+                 seeds: list[int], sys_path: tuple = ()):
+        import importlib
+
+        self.assignment, self.config, self.device = assignment, config, device
+        self.seeds, self.sys_path = list(seeds), [str(p) for p in sys_path]
+        sys.path[:0] = [p for p in self.sys_path if p not in sys.path]
+        try:
+            facade = importlib.import_module(assignment.facade)
+            self.checks = dict(facade.CHECKS)
+        except Exception as error:  # noqa: BLE001
+            raise GraderError(f"cannot import {assignment.facade}.CHECKS: {error}") from error
+        unknown = {c.checker for c in assignment.checks if c.checker} - set(self.checks)
+        if unknown:
+            raise GraderError(f"{assignment.notebook_path} calls checkers that "
+                              f"{assignment.facade}.CHECKS lacks: {sorted(unknown)}")
+        self._params: dict = {}
+        self._mpl_cache = matplotlib_cache()
+
+    def params_for(self, check: GradedCheck, seed: int) -> dict:
+        """The probe's parameters, drawn here (plain JSON, checked by a round trip)."""
+        key = (check.checker, seed)
+        if key not in self._params:
+            params = self.checks[check.checker].make_params(seed, self.device)
+            self._params[key] = json.loads(json.dumps(params))
+        return json.loads(json.dumps(self._params[key]))
+
+    # ----------------------------------------------------------------- one student
+
+    def grade(self, student: str, notebook_path: str | Path) -> StudentGrade:
+        """Grade one submission here: :meth:`plan`, run its steps in student processes
+        (:attr:`launcher`), :meth:`judge`; never raises for anything the submission
+        contains."""
+        started = time.monotonic()
+        plan = self.plan(student, notebook_path)
+        if isinstance(plan, StudentGrade):
+            return plan
+        folder = Path(tempfile.mkdtemp(prefix="grading-", dir=self.scratch))
+        try:
+            work, out = folder / "work", folder / "out"
+            work.mkdir()
+            out.mkdir()
+            self._prepare_work_folder(work)
+            runner = StepRunner(plan.steps, work, out, self.config, self.device,
+                                self.assignment.facade, self.sys_path)
+            runner.launcher = self.launcher
+            outcomes = runner.run()
+            return self.judge(plan, outcomes, time.monotonic() - started,
+                              runner.output.text(), runner.startup_failure)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def plan(self, student: str, notebook_path: str | Path) -> "Plan | StudentGrade":
+        """What to run for one submission (its steps, :mod:`course.grade.plan`), or its grade
+        when its notebook cannot be read."""
+        started = time.monotonic()
+        try:
+            nb = load_notebook(notebook_path, where=Path(notebook_path).name)
+        except NotebookError as error:
+            message = str(error) + _other_notebooks(Path(notebook_path))
+            return StudentGrade(student, self.all_rows(student, "error", message),
+                                time.monotonic() - started)
+        steps, lost = build_steps(self.assignment, nb, self.seeds, self.params_for)
+        return Plan(student, steps, lost)
+
+    def judge(self, plan: "Plan", outcomes: dict, seconds: float = 0.0, output: str = "",
+              startup_failure: str | None = None) -> StudentGrade:
+        """The grade of a submission from its steps' outcomes (step id -> StepOutcome),
+        wherever they ran."""
+        results = [self._judge(plan.student, check, plan.steps, outcomes, plan.lost)
+                   for check in self.assignment.checks]
+        grade = StudentGrade(plan.student, results, seconds, output)
+        if startup_failure:
+            grade.internal_error = startup_failure
+        return grade
+
+    def internal_error(self, student: str, error: BaseException | str,
+                       where: str = "") -> StudentGrade:
+        """The grade of a student the grader failed (a bug, a lost cluster): every check
+        ``error`` with the reason, and the run reports it as an internal grader error."""
+        reason = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        message = f"internal grader error{f' ({where})' if where else ''}: {reason}"
+        grade = StudentGrade(student, self.all_rows(student, "error", message))
+        grade.internal_error = message
+        return grade
+
+    def all_rows(self, student: str, status: str, message: str) -> list[CheckResult]:
+        """The same status and message for every check (a notebook that could not run)."""
+        return [CheckResult(student, c.grade_id, 0, c.points, status, message,
+                            verdict_at=self.verdict_at(c)) for c in self.assignment.checks]
+
+    def verdict_at(self, check: GradedCheck) -> str:
+        """Where the verdict of ``check`` is defined: its checker's verdict function
+        (module and qualified name, read from the function), or, for a test cell that is
+        not a checker call, that cell of the notebook."""
+        if check.checker is None:
+            return f"{self.assignment.notebook_path.name}:{check.grade_id}"
+        return function_location(self.checks[check.checker].verdict_fn)
+
+    def _prepare_work_folder(self, work: Path) -> None:
+        prepare_work_folder(work, self.assignment.notebook_path.parent, self._mpl_cache)
+
+    # ----------------------------------------------------------------- verdicts
+
+    def _judge(self, student, check, steps, outcomes, lost) -> CheckResult:
+        """The row for one check: the first seed that does not pass decides."""
+        seed = None
+        if check.checker is None:
+            status, message = self._judge_cell(check, steps, outcomes, lost)
+        else:
+            status, message = "passed", ""
+            for step in (s for s in steps if s.get("check") == check.grade_id):
+                status, text = self._judge_probe(check, step, outcomes.get(step["id"]), steps,
+                                                 outcomes, lost)
+                if status != "passed":
+                    message, seed = _case(check, step) + text, step["seed"]
+                    break
+                message = message or text
+        if status != "passed":
+            message = _with_hints(message, self.device)
+        limit = self.config.message_limit_chars
+        if len(message) > limit:
+            message = message[:limit - 15] + " [... cut]"
+        points = check.points if status == "passed" else 0
+        return CheckResult(student, check.grade_id, points, check.points, status, message,
+                           seed, self.verdict_at(check))
+
+    def _judge_probe(self, check, step, outcome, steps, outcomes, lost) -> tuple[str, str]:
+        config = self.config
+        if outcome is None:
+            return "error", "the check did not run (the student process ended before it)"
+        if outcome.kind == "timeout":
+            return "timeout", (f"did not finish within {config.check_timeout_s:g} s "
+                               f"(an infinite loop, or far too slow?)")
+        if outcome.kind == "total":
+            return "timeout", (f"the submission used up its time limit "
+                               f"({config.student_timeout_s:g} s) before this check")
+        if outcome.kind == "memory":
+            return "error", (f"stopped: used more than {config.memory_limit_mb} MiB of "
+                             f"memory")
+        if outcome.kind == "disk":
+            return "error", (f"stopped: wrote more than {config.disk_limit_mb} MiB of files "
+                             f"(the work folder of a submission may hold that much)")
+        if outcome.kind == "died":
+            return "error", f"the student process died during this check ({outcome.message})"
+        if outcome.kind == "malformed":
+            return "failed", f"malformed probe data: {outcome.message}"
+        if outcome.kind == "report":
+            report = outcome.data
+            if "undefined" in report:
+                return "failed", self._undefined(check, str(report["undefined"]), steps,
+                                                 outcomes, lost)
+            text = str(report.get("failure", "the probe failed"))
+            if "allocat" in text or "MemoryError" in text:
+                text += f"\n  note: each submission may use {config.memory_limit_mb} MiB"
+            return "failed", text
+        return self._verdict(check, step, outcome.data)
+
+    def _verdict(self, check, step, data) -> tuple[str, str]:
+        from support.checking import CheckFailure
+
+        try:
+            summary = self.checks[check.checker].verdict(step["params"], data,
+                                                         **plain_kwargs(check))
+        except CheckFailure as failure:
+            return "failed", str(failure)
+        except Exception as error:  # noqa: BLE001 - data the verdict could not read
+            return "failed", f"malformed probe data ({type(error).__name__}: {error})"
+        return "passed", str(summary or "passed")
+
+    def _undefined(self, check, name, steps, outcomes, lost) -> str:
+        """Why a notebook name a check needs does not exist: the last cell before the check
+        that should have bound it (missing, raised, timed out...)."""
+        text = f"{check.checker} failed: `{name}` is not defined when this check runs"
+        order = [cell.grade_id for cell in self.assignment.cells]
+        here = order.index(check.grade_id)
+        before = [g for g in self.assignment.definers.get(name, []) if order.index(g) < here]
+        if before:
+            reason = self._cell_problem(before[-1], steps, outcomes, lost)
+            text += f"\n  {reason}" if reason else \
+                f"\n  hint: cell {before[-1]} should define `{name}`"
+        return text
+
+    def _cell_problem(self, gid, steps, outcomes, lost) -> str:
+        if gid in lost:
+            return lost[gid]
+        for step in steps:
+            if step["kind"] == "code" and step["cell"] == gid:
+                outcome = outcomes.get(step["id"])
+                if outcome is None:
+                    return f"cell {gid} did not run"
+                if outcome.kind == "error":
+                    return f"cell {gid} raised {outcome.message}"
+                if outcome.kind in ("timeout", "total"):
+                    return f"cell {gid} did not finish within {self.config.cell_timeout_s:g} s"
+                if outcome.kind in ("died", "memory", "disk"):
+                    return f"cell {gid} stopped the process ({outcome.kind}: {outcome.message})"
+        return ""
+
+    def _judge_cell(self, check, steps, outcomes, lost) -> tuple[str, str]:
+        """A test cell that is not a checker call: passes when it runs without an error."""
+        problem = self._cell_problem(check.grade_id, steps, outcomes, lost)
+        if not problem:
+            return "passed", f"cell {check.grade_id} ran without error"
+        return ("timeout" if "did not finish" in problem else "failed"), problem
+
+
+def function_location(function) -> str:
+    """``module.qualified_name`` of a function (through decorators and partials)."""
+    import functools
+    import inspect
+
+    while isinstance(function, functools.partial):
+        function = function.func
+    function = inspect.unwrap(function)
+    module = getattr(function, "__module__", None) or "?"
+    name = getattr(function, "__qualname__", None) or type(function).__qualname__
+    return f"{module}.{name}"
+
+
+def _other_notebooks(path: Path) -> str:
+    """' (found instead: hw4 (1).ipynb)' when the student handed in a misnamed notebook."""
+    if path.exists():
+        return ""
+    found = sorted(p.name for folder in (path.parent, path.parent.parent) if folder.is_dir()
+                   for p in folder.glob("*.ipynb"))
+    return f" (found instead: {', '.join(found[:5])})" if found else ""
+
+
+def _case(check: GradedCheck, step: dict) -> str:
+    if step["seed"] == 0:
+        return ""
+    return (f"[hidden case, seed {step['seed']}: reproduce with "
+            f"{check.call_text()[:-1]}, seed={step['seed']})]\n")
+
+
+def _with_hints(message: str, device: str) -> str:
+    """Add what a student needs to know about where grading ran."""
+    if device == "cpu" and ("CUDA" in message or "NVIDIA" in message):
+        message += ("\n  note: grading ran on the CPU; do not hard-code .cuda() or 'cuda': "
+                    "put new tensors on the device of the inputs (x.device)")
+    elif "same device" in message:
+        message += (f"\n  note: grading ran on {device}; put new tensors on the device of "
+                    f"the inputs (x.device)")
+    return message
+
+
+def prepare_work_folder(work: Path, source_dir: Path, mpl_cache: str | None) -> None:
+    """What a work folder starts with, wherever it is (here or on a Dask worker): the files
+    next to the source notebook (data the setup cells read) and the matplotlib font list of
+    ``mpl_cache`` (it spares each student process a rebuild)."""
+    for item in Path(source_dir).iterdir():
+        if item.suffix == ".ipynb" or item.name.startswith("."):
+            continue
+        target = work / item.name
+        if item.is_dir():
+            shutil.copytree(item, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(item, target)
+    mpl = work / ".matplotlib"
+    mpl.mkdir()
+    if mpl_cache:
+        for font_list in Path(mpl_cache).glob("fontlist-*.json"):
+            shutil.copy2(font_list, mpl / font_list.name)
+
+
+def matplotlib_cache() -> str | None:
+    """This machine's matplotlib cache folder (its font list spares each process a rebuild)."""
+    try:
+        import matplotlib
+
+        return matplotlib.get_cachedir()
+    except Exception:  # noqa: BLE001 - no matplotlib: the student process builds its own
+        return None

@@ -1,0 +1,178 @@
+"""``make release``: source/<a>/ -> release/<a>/ for every assignment.
+
+For each assignment, in order:
+1. execute the source notebook with its solutions; stop, naming the cell, if a cell fails or
+   an autograded test cell would not get full points;
+2. run ``nbgrader generate_assignment`` to write the student stub into release/<a>/;
+3. write next to it the support code its notebook imports (``support/__init__.py``, the core
+   modules it uses and ``support/<a>/``), so the release folder is all a student needs, and
+   ``release/<a>.zip`` (notebook + that support code) to hand out; both are generated, never
+   committed (.gitignore);
+4. verify the stub carries no solution or hidden-test text;
+5. print a summary: graded cells, autograded and manual points, number of stubs.
+
+Usage: python -m course.release [ASSIGNMENT ...] [--root DIR] [--no-execute] [--keep-executed DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+
+from course.config import ROOT, assignments
+from course.notebooks import cell_kind, cell_points, nbgrader_meta
+from course.release.execute import SourceNotebookError, execute_notebook, test_cell_problems
+
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+STUBS = ("YOUR CODE HERE", "YOUR ANSWER HERE")
+
+
+def check_source(root: Path, assignment: str, keep: Path | None = None) -> float:
+    """Run the solved source notebook; raise SourceNotebookError if it would not score fully.
+
+    With ``keep``, the executed notebook is written there (for tests and timing reports).
+    """
+    path = root / "source" / assignment / f"{assignment}.ipynb"
+    nb, durations = execute_notebook(path)
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        for index, seconds in durations.items():
+            nb.cells[index].metadata["seconds"] = round(seconds, 3)
+        nbformat.write(nb, str(keep / f"{assignment}.ipynb"))
+    problems = test_cell_problems(nb)
+    if problems:
+        raise SourceNotebookError(f"{path}: test cells would lose points:\n  "
+                                  + "\n  ".join(problems))
+    return sum(durations.values())
+
+
+def venv_bin() -> Path:
+    """The folder of this interpreter's scripts (nbgrader, alembic, jupyter)."""
+    return Path(sys.executable).parent
+
+
+def venv_env() -> dict:
+    """The environment with the venv's scripts first on PATH: nbgrader runs alembic by name."""
+    return {**os.environ, "PATH": f"{venv_bin()}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def generate(root: Path, assignment: str) -> Path:
+    """nbgrader generate_assignment, then the support code the notebook imports written beside
+    the stub, and the folder zipped to release/<assignment>.zip."""
+    subprocess.run([str(venv_bin() / "nbgrader"), "generate_assignment", assignment, "--force",
+                    "--log-level=WARN"], cwd=root, check=True, env=venv_env())
+    target = root / "release" / assignment
+    shutil.rmtree(target / "support", ignore_errors=True)
+    modules = support_modules(root, assignment)
+    for name in modules:
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / name, target / name)
+    write_zip(target, assignment, [f"{assignment}.ipynb", *modules])
+    return target
+
+
+def support_modules(root: Path, assignment: str) -> list[str]:
+    """The files of ``support`` that the assignment's notebook imports (``support/...`` paths),
+    found by importing its facade in a fresh interpreter: the package's ``__init__``, the core
+    modules the facade uses and its own ``support/<assignment>/`` package."""
+    code = ("import sys, support, support.{a}\n"
+            "print('\\n'.join(sorted(m.__file__ for n, m in sys.modules.items()\n"
+            "    if n == 'support' or n.startswith('support.'))))").format(a=assignment)
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                            text=True, check=True, env=venv_env())
+    base = (root / "support").resolve()
+    return sorted(f"support/{Path(line).resolve().relative_to(base).as_posix()}"
+                  for line in result.stdout.split())
+
+
+def write_zip(target: Path, assignment: str, names: list[str]) -> Path:
+    """release/<assignment>.zip: the files ``names`` of the release folder, under
+    ``<assignment>/``, in a fixed order with fixed dates (the same release, the same zip)."""
+    path = target.parent / f"{assignment}.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(names):
+            info = zipfile.ZipInfo(f"{assignment}/{name}", date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, (target / name).read_bytes())
+    return path
+
+
+def leaks(release_dir: Path) -> list[str]:
+    """Files under release_dir that contain solution or hidden-test markers."""
+    found = []
+    for path in sorted(release_dir.rglob("*")):
+        if path.is_file() and path.suffix in (".ipynb", ".py", ".md", ".txt"):
+            text = path.read_text(errors="replace")
+            found += [f"{path}: {m}" for m in MARKERS if m in text]
+    return found
+
+
+def summary(release_dir: Path, assignment: str) -> dict:
+    """Graded cells, autograded points, manual points and stubs of a released notebook."""
+    nb = nbformat.read(str(release_dir / f"{assignment}.ipynb"), as_version=4)
+    auto = manual = graded = stubs = 0
+    for cell in nb.cells:
+        stubs += sum(cell.source.count(s) for s in STUBS)
+        meta = nbgrader_meta(cell)
+        if not (meta.get("grade") or meta.get("task")):
+            continue
+        graded += 1
+        if cell_kind(cell) == "test":
+            auto += cell_points(cell)
+        else:
+            manual += cell_points(cell)
+    return {"assignment": assignment, "graded_cells": graded, "autograded_points": auto,
+            "manual_points": manual, "stubs": stubs}
+
+
+def release(root: Path, names: list[str], execute: bool = True,
+            keep: Path | None = None) -> list[dict]:
+    """Release each assignment in ``names``; returns the summary rows."""
+    rows = []
+    for assignment in names:
+        seconds = check_source(root, assignment, keep) if execute else None
+        target = generate(root, assignment)
+        found = leaks(target)
+        if found:
+            raise SourceNotebookError("release leaks solutions:\n  " + "\n  ".join(found))
+        row = summary(target, assignment)
+        row["source_seconds"] = seconds
+        rows.append(row)
+        print(format_row(row), flush=True)
+    return rows
+
+
+def format_row(row: dict) -> str:
+    ran = "" if row["source_seconds"] is None else f", source ran in {row['source_seconds']:.0f} s"
+    return (f"{row['assignment']}: {row['graded_cells']} graded cells, "
+            f"{row['autograded_points']:g} autograded + {row['manual_points']:g} manual points, "
+            f"{row['stubs']} stubs{ran}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("assignments", nargs="*")
+    parser.add_argument("--root", type=Path, default=ROOT)
+    parser.add_argument("--no-execute", action="store_true",
+                        help="skip running the source notebooks (for quick iterations only)")
+    parser.add_argument("--keep-executed", type=Path, default=None,
+                        help="also write the executed source notebooks (with cell timings) here")
+    args = parser.parse_args(argv)
+    names = args.assignments or assignments(args.root)
+    try:
+        release(args.root.resolve(), names, execute=not args.no_execute, keep=args.keep_executed)
+    except SourceNotebookError as error:
+        print(f"make release: FAILED\n{error}", file=sys.stderr)
+        return 1
+    except subprocess.CalledProcessError as error:
+        print(f"make release: nbgrader failed: {error}", file=sys.stderr)
+        return 1
+    return 0
