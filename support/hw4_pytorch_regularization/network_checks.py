@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..checking import Check, CheckFailure, StudentCodeError, call_student
+from ..checking import Check, CheckFailure, StudentCodeError, call_student, student_raised
 from .layer_checks import FORWARD_TOLERANCE, to_array
 from ..numeric import close
 from ..probe_data import ProbeData
@@ -347,8 +347,8 @@ def _close(a, b) -> bool:
 def _verdict_forward(params: dict, pd: ProbeData, kinds: list, classes: list) -> None:
     error = pd.text("forward_error", optional=True)
     if error is not None:
-        _fail("your code raised an exception", expected=None, observed=error,
-              hint="run model(x) on a small batch and read the traceback")
+        raise student_raised(BUILD.name, error,
+                             hint="run model(x) on a small batch and read the traceback")
     x = build_input(params)
     n = params["batch"]
     weights, biases = zip(*(random_layer_values(params, k, (d, e), (e,))
