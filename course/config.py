@@ -26,7 +26,6 @@ if sys.version_info < (3, 11):  # pyproject.toml: requires-python >= 3.11
 import tomllib  # noqa: E402 - after the version check, which explains its absence
 
 ROOT = Path(__file__).resolve().parents[1]
-REPO_ROOT = ROOT
 DEVICES = ("auto", "cpu", "cuda")
 # the variables that size numpy's and torch's thread pools (OpenMP, MKL, OpenBLAS)
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -184,7 +183,7 @@ def load_table(kind: type, name: str, pyproject: str | Path | None = None):
     """
     import typing
 
-    path = Path(pyproject) if pyproject else REPO_ROOT / "pyproject.toml"
+    path = Path(pyproject) if pyproject else ROOT / "pyproject.toml"
     own, limits = course_table(path, name), course_table(path, "limits")
     types = typing.get_type_hints(kind)
     for table, heading, allowed in ((own, name, set(types) - set(LIMIT_KEYS)),

@@ -104,6 +104,17 @@ def call_student(what: str, fn: Callable, *args, **kwargs):
         raise StudentCodeError(what, error) from error
 
 
+@contextlib.contextmanager
+def student_output_dropped():
+    """The student's prints, progress bars and warnings (stdout and stderr) dropped inside
+    the block: a graded cell that writes to stderr scores 0 in nbgrader (a tqdm bar does)."""
+    import io
+
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        yield sink
+
+
 def plain_options(options: dict) -> dict:
     """Options as the verdict sees them: literals as they are, any other object as GIVEN."""
     return {k: (v if isinstance(v, PLAIN_TYPES) else GIVEN) for k, v in options.items()}

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from course.config import (REPO_ROOT, ConfigError, SandboxConfig, assignments,
+from course.config import (ROOT, ConfigError, SandboxConfig, assignments,
                            load_grading_config, load_sandbox_config)
 
 COMPLETE = """[tool.course]
@@ -114,9 +114,9 @@ def test_a_config_error_is_a_value_error():
 
 def test_the_python_version_gate_matches_pyproject():
     """pyproject.toml declares the Python that course/config.py checks for (tomllib)."""
-    text = (REPO_ROOT / "pyproject.toml").read_text()
+    text = (ROOT / "pyproject.toml").read_text()
     assert re.search(r'(?m)^requires-python = ">=3\.11"$', text)
-    source = (REPO_ROOT / "course" / "config.py").read_text()
+    source = (ROOT / "course" / "config.py").read_text()
     assert "sys.version_info < (3, 11)" in source
 
 
@@ -124,7 +124,7 @@ def test_the_repository_settings_load_in_a_fresh_interpreter():
     code = ("from course.config import assignments, load_grading_config, load_sandbox_config\n"
             "print(len(assignments()), load_grading_config().device, "
             "load_sandbox_config().enabled)")
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     count, device, enabled = result.stdout.split()

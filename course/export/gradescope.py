@@ -44,15 +44,15 @@ import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from course.config import REPO_ROOT, assignments, gradescope_setting, load_grading_config
+from course.config import ROOT, assignments, gradescope_setting, load_grading_config
 from course.export.gradescope_results import VISIBILITIES, autograder_results, failure_results
 from course.grade.reports import number, summary_line
+from course.release.build import reproducible_zip
 
 SCRIPTS = Path(__file__).resolve().parent / "autograder_files"
 EXECUTABLES = ("setup.sh", "run_autograder")
 TOP_FILES = ("pyproject.toml", "requirements.txt", "constraints.txt")
 SETTINGS = "gradescope.json"
-ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # every entry's date: the same files give the same zip
 STUDENT = "submission"
 CRASH = ("The autograder failed while grading this submission: this is not a problem with "
          "your notebook. Your instructor can see the details; please tell them. "
@@ -78,7 +78,7 @@ class Settings:
 # --------------------------------------------------------------------------- build
 
 
-def build(name: str, root: Path = REPO_ROOT, out: Path | None = None,
+def build(name: str, root: Path = ROOT, out: Path | None = None,
           visibility: str | None = None, check: bool = True) -> Path:
     """Write ``<out>/<name>-autograder.zip`` (default out: ``<root>/gradescope``) for the
     course at ``root``, checked on the solution notebook unless ``check`` is false; returns
@@ -95,7 +95,7 @@ def build(name: str, root: Path = REPO_ROOT, out: Path | None = None,
     return path
 
 
-def hidden_visibility(value: str | None, root: Path = REPO_ROOT) -> str:
+def hidden_visibility(value: str | None, root: Path = ROOT) -> str:
     """``value``, else pyproject.toml's ``[tool.course.gradescope] hidden_visibility``, else
     ``after_published``; one of Gradescope's visibilities."""
     value = value or gradescope_setting("hidden_visibility", "after_published", root)
@@ -159,18 +159,9 @@ def fingerprint(files: dict[str, Path]) -> str:
 
 def write_zip(path: Path, files: dict[str, Path], settings: Settings) -> Path:
     """The zip: every file at a fixed date, the two scripts executable, and the settings."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     entries = {**{a: p.read_bytes() for a, p in files.items()},
                SETTINGS: (json.dumps(asdict(settings), indent=2) + "\n").encode()}
-    partial = path.with_name(path.name + ".part")
-    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
-        for arcname in sorted(entries):
-            info = zipfile.ZipInfo(arcname, ZIP_TIME)
-            info.external_attr = (0o100755 if arcname in EXECUTABLES else 0o100644) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, entries[arcname])
-    partial.replace(path)
-    return path
+    return reproducible_zip(path, entries, executables=EXECUTABLES)
 
 
 def unpack(zip_path: Path, root: Path) -> Path:

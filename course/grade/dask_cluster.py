@@ -23,9 +23,7 @@ address gets a warning.
 
 from __future__ import annotations
 
-import shutil
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -53,35 +51,23 @@ def job_for(grader) -> dict:
 def run_steps(job: dict, steps: list[dict]) -> dict:
     """Run one submission's steps in a student process on this machine; plain data back."""
     from course.config import GradingConfig
-    from course.grade.grader import matplotlib_cache, prepare_work_folder
-    from course.grade.supervisor import StepRunner
+    from course.grade.grader import matplotlib_cache, run_steps_in_folder
 
     started = time.monotonic()
-    config = GradingConfig(**job["config"])
     zygote = _zygote(job)
-    folder = Path(tempfile.mkdtemp(prefix="grading-", dir=zygote.root))
-    try:
-        work, out = folder / "work", folder / "out"
-        work.mkdir()
-        out.mkdir()
-        prepare_work_folder(work, Path(job["source_dir"]), matplotlib_cache())
-        runner = StepRunner(steps, work, out, config, job["device"], job["facade"],
-                            job["sys_path"])
-        runner.launcher = zygote.launch
-        outcomes = runner.run()
-        plain = {}
-        for index, outcome in outcomes.items():
-            entry = {"kind": outcome.kind, "message": outcome.message}
-            if outcome.kind == "data":
-                entry["data"] = outcome.blob  # as the student process wrote it
-            elif outcome.kind == "report":
-                entry["report"] = outcome.data  # decoded from JSON by the runner: plain
-            plain[str(index)] = entry
-        return {"outcomes": plain, "output": runner.output.text(),
-                "startup_failure": runner.startup_failure,
-                "seconds": time.monotonic() - started}
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    run = run_steps_in_folder(steps, GradingConfig(**job["config"]), job["device"],
+                              job["facade"], job["sys_path"], Path(job["source_dir"]),
+                              matplotlib_cache(), zygote.launch, zygote.root)
+    plain = {}
+    for index, outcome in run.outcomes.items():
+        entry = {"kind": outcome.kind, "message": outcome.message}
+        if outcome.kind == "data":
+            entry["data"] = outcome.blob  # as the student process wrote it
+        elif outcome.kind == "report":
+            entry["report"] = outcome.data  # decoded from JSON by the runner: plain
+        plain[str(index)] = entry
+    return {"outcomes": plain, "output": run.output, "startup_failure": run.startup_failure,
+            "seconds": time.monotonic() - started}
 
 
 def _zygote(job: dict):

@@ -156,9 +156,8 @@ def _become_student(request: dict, fds: list[int], sock, own_fds) -> None:
     import torch
 
     torch.manual_seed(torch.initial_seed())  # the default generator as a fresh process has it
-    argv = request["argv"]
-    isolated = ["-P"] if sys.version_info >= (3, 11) else []
-    args = argv[len([sys.executable, *isolated, "-m", MODULE]):]
+    argv = request["argv"]  # the student process's command: python -P -m MODULE ARGS
+    args = argv[argv.index(MODULE) + 1:]
     sys.argv = [MODULE, *args]
     from course.grade import student_process
 

@@ -1,8 +1,5 @@
 """Grade submissions: run each one's code in a student process, judge its data here.
 
-One job, one submission from plan to points (its scheduling over a class is
-:mod:`course.grade.run`'s).
-
 For each submission the grader
 
 1. builds the steps from the trusted source notebook and the student's solution cells
@@ -69,7 +66,8 @@ class CheckResult:
     case_seed: int | None = None  # a check that did not pass: the seed that decided it
     #                               (0: the notebook's visible case; None: not a probe)
     verdict_at: str = ""  # where its verdict is defined: a verdict function's module and
-    #                       name (support.<...>.judge_dropout), or the notebook's test cell
+    #                       name (support.<a>.dropout_checks.verdict_dropout), or the
+    #                       notebook's test cell
 
 
 @dataclass
@@ -166,7 +164,7 @@ class Grader:
             raise GraderError(f"{assignment.notebook_path} calls checkers that "
                               f"{assignment.facade}.CHECKS lacks: {sorted(unknown)}")
         self._params: dict = {}
-        self._mpl_cache = matplotlib_cache()
+        self.mpl_cache = matplotlib_cache()  # the font list each work folder gets
 
     def params_for(self, check: GradedCheck, seed: int) -> dict:
         """The probe's parameters, drawn here (plain JSON, checked by a round trip)."""
@@ -186,20 +184,11 @@ class Grader:
         plan = self.plan(student, notebook_path)
         if isinstance(plan, StudentGrade):
             return plan
-        folder = Path(tempfile.mkdtemp(prefix="grading-", dir=self.scratch))
-        try:
-            work, out = folder / "work", folder / "out"
-            work.mkdir()
-            out.mkdir()
-            self._prepare_work_folder(work)
-            runner = StepRunner(plan.steps, work, out, self.config, self.device,
-                                self.assignment.facade, self.sys_path)
-            runner.launcher = self.launcher
-            outcomes = runner.run()
-            return self.judge(plan, outcomes, time.monotonic() - started,
-                              runner.output.text(), runner.startup_failure)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        run = run_steps_in_folder(plan.steps, self.config, self.device, self.assignment.facade,
+                                  self.sys_path, self.assignment.notebook_path.parent,
+                                  self.mpl_cache, self.launcher, self.scratch)
+        return self.judge(plan, run.outcomes, time.monotonic() - started, run.output,
+                          run.startup_failure)
 
     def plan(self, student: str, notebook_path: str | Path) -> "Plan | StudentGrade":
         """What to run for one submission (its steps, :mod:`course.grade.plan`), or its grade
@@ -247,9 +236,6 @@ class Grader:
         if check.checker is None:
             return f"{self.assignment.notebook_path.name}:{check.grade_id}"
         return function_location(self.checks[check.checker].verdict_fn)
-
-    def _prepare_work_folder(self, work: Path) -> None:
-        prepare_work_folder(work, self.assignment.notebook_path.parent, self._mpl_cache)
 
     # ----------------------------------------------------------------- verdicts
 
@@ -394,6 +380,37 @@ def _with_hints(message: str, device: str) -> str:
         message += (f"\n  note: grading ran on {device}; put new tensors on the device of "
                     f"the inputs (x.device)")
     return message
+
+
+@dataclass
+class StepsRun:
+    """What running one submission's steps left: each step's outcome (step id ->
+    StepOutcome), what the student's code printed, and why a student process could not
+    start (None when it could)."""
+
+    outcomes: dict
+    output: str
+    startup_failure: str | None
+
+
+def run_steps_in_folder(steps: list[dict], config: GradingConfig, device: str, facade: str,
+                        sys_path, source_dir: Path, mpl_cache: str | None, launcher=None,
+                        scratch=None) -> StepsRun:
+    """Run ``steps`` in student processes (:class:`course.grade.supervisor.StepRunner`,
+    started by ``launcher``: None, cold; a warm worker's fork) in a fresh folder under
+    ``scratch``, removed afterwards; the same here and on a Dask worker."""
+    folder = Path(tempfile.mkdtemp(prefix="grading-", dir=scratch))
+    try:
+        work, out = folder / "work", folder / "out"
+        work.mkdir()
+        out.mkdir()
+        prepare_work_folder(work, source_dir, mpl_cache)
+        runner = StepRunner(steps, work, out, config, device, facade, sys_path)
+        runner.launcher = launcher
+        outcomes = runner.run()
+        return StepsRun(outcomes, runner.output.text(), runner.startup_failure)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def prepare_work_folder(work: Path, source_dir: Path, mpl_cache: str | None) -> None:

@@ -192,6 +192,7 @@ class GradingRun:
         self.grades: dict[str, StudentGrade] = {}
         self.selected: list[str] | None = None  # the students to grade now (pytest's -k)
         self.worker_stats: dict = {}
+        self.written: list[Path] = []  # the reports, once write() ran
         self.started = time.time()
 
     def _start_workers(self, settings, device: str):
@@ -262,9 +263,8 @@ class GradingRun:
         ``also_written``: other files the front end wrote (a JUnit report)."""
         lines = [(summary_line(self.grades[s]), None) for s in self.students
                  if s in self.grades]
-        written = getattr(self, "written", None)
-        lines += [(f"wrote {path}", None) for path in [*(written or [])[:1], *also_written]]
-        if written:
+        lines += [(f"wrote {path}", None) for path in [*self.written[:1], *also_written]]
+        if self.written:
             lines.append((f"wrote {self.grades_dir / self.name}/<student>/results.json", None))
         if 0 < len(self.grades) < len(self.folders):
             lines.append((f"note: {len(self.grades)} of {len(self.folders)} students were "

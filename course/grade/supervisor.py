@@ -1,8 +1,5 @@
 """Run one submission's steps in student processes, within limits, and collect the results.
 
-One job, a student process kept within its limits, in one module: its start, its events,
-its watchdogs and what it left.
-
 :class:`StepRunner` starts ``python -m course.grade.student_process`` (:func:`wrap_command` is the
 one place a sandbox wraps that command) in the submission's work folder, sends it the plan,
 and follows its events (:mod:`course.grade.student_process` documents the protocol):
@@ -69,8 +66,7 @@ class StudentCommand:
 
 def student_argv(events_fd: int) -> list[str]:
     """The plain command of a student process that writes its events to ``events_fd``."""
-    isolated = ["-P"] if sys.version_info >= (3, 11) else []
-    return [sys.executable, *isolated, "-m", "course.grade.student_process",
+    return [sys.executable, "-P", "-m", "course.grade.student_process",
             "--events-fd", str(events_fd)]
 
 

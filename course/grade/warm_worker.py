@@ -1,9 +1,5 @@
 """Warm workers for ``make grade``: torch imported once per worker, one fork per submission.
 
-One job, the client side of a warm worker (start its zygote, launch student processes
-through it, stop it); the zygote itself is :mod:`course.grade.fork_server`, the pool that
-schedules a class over several is :mod:`course.grade.worker_pool`.
-
 A cold student process pays Python's start, ``import torch`` (2-3 s) and torch's first
 optimizer step (~1 s) before it runs a single cell (and, sandboxed, the sandbox's start);
 grading itself then takes about a second.  A warm worker pays that once:
@@ -37,8 +33,8 @@ students); a student who kills it dies with it (that step is charged, as for a c
 the next student gets a new zygote.  Any other command is started cold, as given.
 
 One job, the grader's side of a warm worker (the client: start, launch, follow, stop),
-which is why it is long; the zygote's side is
-:mod:`course.grade.fork_server`, and :mod:`course.grade.worker_pool` runs a class over several zygotes.
+which is why it is long; the zygote's side is :mod:`course.grade.fork_server`, and
+:mod:`course.grade.worker_pool` runs a class over several zygotes.
 """
 
 from __future__ import annotations
@@ -171,8 +167,7 @@ class Zygote:
         zygote_env["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.log = tempfile.TemporaryFile()
-        isolated = ["-P"] if sys.version_info >= (3, 11) else []
-        command = [sys.executable, *isolated, "-m", "course.grade.fork_server", "--control-fd",
+        command = [sys.executable, "-P", "-m", "course.grade.fork_server", "--control-fd",
                    str(theirs.fileno()), "--facade", self.facade, "--sys-path",
                    json.dumps(self.sys_path)]
         if sandbox is not None:

@@ -73,7 +73,7 @@ def grade_all(grader, notebooks: dict, workers: int, progress: bool = True,
     students = list(notebooks)
     if pool is None:
         workers = max(1, min(workers, len(students) or 1))
-        pool = WarmPool(grader, workers, getattr(grader, "_mpl_cache", None))
+        pool = WarmPool(grader, workers, grader.mpl_cache)
     todo: queue.Queue = queue.Queue()
     for student in students:
         todo.put(student)

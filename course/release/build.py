@@ -74,7 +74,10 @@ def generate(root: Path, assignment: str) -> Path:
     for name in modules:
         (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / name, target / name)
-    write_zip(target, assignment, [f"{assignment}.ipynb", *modules])
+    # release/<assignment>.zip: the folder's notebook and support code, under <assignment>/
+    reproducible_zip(target.parent / f"{assignment}.zip",
+                     {f"{assignment}/{name}": (target / name).read_bytes()
+                      for name in [f"{assignment}.ipynb", *modules]})
     return target
 
 
@@ -92,16 +95,22 @@ def support_modules(root: Path, assignment: str) -> list[str]:
                   for line in result.stdout.split())
 
 
-def write_zip(target: Path, assignment: str, names: list[str]) -> Path:
-    """release/<assignment>.zip: the files ``names`` of the release folder, under
-    ``<assignment>/``, in a fixed order with fixed dates (the same release, the same zip)."""
-    path = target.parent / f"{assignment}.zip"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(names):
-            info = zipfile.ZipInfo(f"{assignment}/{name}", date_time=(1980, 1, 1, 0, 0, 0))
-            info.external_attr = 0o644 << 16
+ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # every entry's date: the same files give the same zip
+
+
+def reproducible_zip(path: Path, entries: dict[str, bytes], executables=()) -> Path:
+    """A reproducible zip at ``path`` (written beside it, then moved into place): ``entries``
+    (name in the zip -> contents) in sorted order at :data:`ZIP_TIME`, mode 644, or 755 for
+    the names in ``executables``.  The release's zip and the Gradescope autograder's."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, ZIP_TIME)
+            info.external_attr = (0o100755 if name in executables else 0o100644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, (target / name).read_bytes())
+            archive.writestr(info, entries[name])
+    partial.replace(path)
     return path
 
 

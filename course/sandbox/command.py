@@ -1,7 +1,8 @@
 """The command that runs something in the sandbox, built by its callers (the grader's
 student processes, :func:`course.grade.supervisor.wrap_command`; tests): ``python -m
-course.sandbox.launcher [options] -- argv``, kept in its parts (:class:`Wrapped`) so that a warm
-worker can start a sandbox with the same options without parsing a command line back."""
+course.sandbox [options] -- argv`` (:mod:`course.sandbox.launcher`), kept in its parts
+(:class:`Wrapped`) so that a warm worker can start a sandbox with the same options without
+parsing a command line back."""
 
 from __future__ import annotations
 

@@ -7,14 +7,12 @@ numbers for messages.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import random
 
 import numpy as np
 import torch
 
-from ..checking import call_student
+from ..checking import call_student, student_output_dropped
 from ..numeric import fmt, single_thread, to_array  # noqa: F401 - used by the checks
 
 
@@ -46,8 +44,7 @@ def quietly(what: str, fn, *args, **kwargs):
     A graded cell that writes to stderr scores 0 in nbgrader (a tqdm bar does), so the
     training functions run with stdout and stderr captured; what they printed is dropped.
     """
-    sink = io.StringIO()
-    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+    with student_output_dropped():
         return call_student(what, fn, *args, **kwargs)
 
 

@@ -1,19 +1,17 @@
 """Small tools shared by the hw5 checkers.
 
-* :func:`quiet` silences what the student's code prints while a probe runs it (progress
-  bars, per-epoch lines), so a check prints one line and nothing lands on stderr.
 * :func:`to_plain_list` turns whatever the student returned (list, tuple, tensor, array)
   into JSON-able data for the probe.
 
 Their verdicts read probe data through :class:`support.probe_data.ProbeData`, as every
-assignment's do.
+assignment's do; the core's :func:`support.checking.student_output_dropped` silences the
+student's prints and :func:`support.checking.preserved_random_state` keeps the notebook's
+random streams while a probe runs student code.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import io
 import math
 import numbers
 import random
@@ -24,14 +22,6 @@ from ..numeric import close, to_array as _to_array  # noqa: F401 - used by the c
 
 # The hw5 probes record what cannot be converted instead of failing on it.
 to_array = functools.partial(_to_array, or_none=True)
-
-
-@contextlib.contextmanager
-def quiet():
-    """Swallow stdout and stderr (prints, tqdm bars, warnings) of the student's code."""
-    sink = io.StringIO()
-    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-        yield sink
 
 
 def rng(seed: int, salt: int = 0) -> random.Random:
@@ -89,15 +79,3 @@ def show(values, digits: int = 4) -> str:
     array = np.asarray(values, dtype=float)
     return np.array2string(array, precision=digits, suppress_small=True, max_line_width=100,
                            threshold=40)
-
-
-@contextlib.contextmanager
-def keep_rng():
-    """Run student code without disturbing torch's global CPU generator.
-
-    A check's model initialisation and DataLoader shuffling draw from the global generator;
-    the notebook's own results then stay the same whether or not a test cell ran before.
-    """
-    import torch
-    with torch.random.fork_rng(devices=[]):
-        yield

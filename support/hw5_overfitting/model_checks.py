@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checking import Check, CheckFailure, call_student
-from .common import close, keep_rng, rng, show, to_array
+from ..checking import Check, CheckFailure, call_student, preserved_random_state
+from .common import close, rng, show, to_array
 from ..probe_data import ProbeData
 
 # ---------------------------------------------------------------------------------------
@@ -71,7 +71,7 @@ def probe_build_model(params: dict, build_model) -> dict:
     for key, kwargs in (("plain", {}), ("dropout", {"dropout": params["dropout"]})):
         args = f"{params['input_size']}, {params['hidden']}" + \
             (f", dropout={params['dropout']}" if kwargs else "")
-        with keep_rng():
+        with preserved_random_state():
             model = call_student(f"build_model({args})", build_model, params["input_size"],
                                  params["hidden"], **kwargs)
         if hasattr(model, "to"):

@@ -27,8 +27,8 @@ import string
 
 import numpy as np
 
-from ..checking import Check, CheckFailure, call_student
-from .common import keep_rng, rng, to_array, to_plain_list
+from ..checking import Check, CheckFailure, call_student, preserved_random_state
+from .common import rng, to_array, to_plain_list
 from ..probe_data import ProbeData
 
 UNKNOWN_TOKEN = "<unk>"
@@ -565,7 +565,7 @@ def _tensor_facts(value) -> dict:
 def probe_review_dataset(params: dict, ReviewDataset) -> dict:
     data = [list(row) for row in params["data"]]
     labels = list(params["labels"])
-    with keep_rng():
+    with preserved_random_state():
         return _dataset_facts(params, ReviewDataset, data, labels)
 
 

@@ -38,8 +38,9 @@ import math
 
 import numpy as np
 
-from ..checking import Check, CheckFailure, call_student
-from .common import close, keep_rng, quiet, rng, show, to_array, to_float
+from ..checking import (Check, CheckFailure, call_student, preserved_random_state,
+                        student_output_dropped)
+from .common import close, rng, show, to_array, to_float
 from ..probe_data import ProbeData
 
 METRIC_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc")
@@ -171,7 +172,7 @@ def _run_train(params: dict, setup: dict, train, script=None, **options) -> dict
     from torch import nn
     recorder, model, optimizer, train_set, val_set = _make_run(setup, params["device"], script)
     shown = ", ".join(f"{k}={v}" for k, v in options.items())
-    with quiet(), keep_rng():
+    with student_output_dropped(), preserved_random_state():
         result = call_student(f"train(model, loss, optimizer, train_dataset, val_dataset, "
                               f"batch_size={setup['batch_size']}, epochs={setup['epochs']}"
                               f"{', ' + shown if shown else ''})",
@@ -624,7 +625,7 @@ def probe_evaluate(params: dict, evaluate) -> dict:
     results = []
     for kwargs in ({"batch_size": setup["batch_size"]}, {}):
         model.train()
-        with quiet(), keep_rng():
+        with student_output_dropped(), preserved_random_state():
             shown = f", batch_size={kwargs['batch_size']}" if kwargs else ""
             result = call_student(f"evaluate(model, test_dataset{shown})", evaluate, model,
                                   test_set, **kwargs)
