@@ -18,6 +18,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from course.config import python_minimum
 from course.export.gradescope import read_results, run_autograder, unpack
 from course.export.gradescope_results import VISIBILITIES
 from course.grade.reports import read_csv
@@ -102,6 +103,23 @@ def assert_schema(results: dict, text: str = "") -> None:
     json.dumps(results, allow_nan=False)
 
 
+def assert_scores_are_make_grades(results: dict, rows: list[dict], text: str = "") -> None:
+    """results.json (Gradescope's schema) gives the points of make grade's sheet ``rows`` (one
+    per check, notebook order): a visible test and a test of the hidden cases per check."""
+    assert_schema(results, text)
+    assert results["score"] == sum(float(r["points"]) for r in rows), text
+    tests = results["tests"]
+    assert len(tests) == 2 * len(rows), text
+    for row, visible, hidden in zip(rows, tests[0::2], tests[1::2]):
+        assert visible["name"].startswith(f"{row['check']}: ") and "score" not in visible
+        assert visible["visibility"] == "visible"
+        assert hidden["visibility"] == "after_published", hidden
+        assert hidden["score"] == float(row["points"]), (row, hidden)
+        assert hidden["max_score"] == float(row["max_points"])
+        assert visible["status"] == ("passed" if row["status"] == "passed" or
+                                     row["message"].startswith("[hidden case") else "failed")
+
+
 def test_the_zip_follows_gradescopes_layout(autograder, tmp_path):
     with zipfile.ZipFile(autograder.zip) as archive:
         names = set(archive.namelist())
@@ -116,6 +134,7 @@ def test_the_zip_follows_gradescopes_layout(autograder, tmp_path):
     assert {n.split("/")[1] for n in names if n.startswith("source/")} == {ASSIGNMENT}
     assert settings["assignment"] == ASSIGNMENT
     assert settings["hidden_visibility"] == "after_published"
+    assert settings["python"] == ".".join(map(str, python_minimum())) == "3.11"
     setup = (REPO / "course" / "export" / "autograder_files" / "setup.sh").read_text()
     assert "requirements.txt" in setup and "download.pytorch.org/whl/cpu" in setup
     for twice in ("one", "two"):  # the same files give the same bytes
@@ -135,19 +154,8 @@ def test_scores_are_make_grades(autograder, make_grade, tmp_path, student):
     run = on_gradescope(autograder.zip, tmp_path / "autograder",
                         submitted_files(tmp_path, student))
     results = run.results
-    assert_schema(results, run.text)
-    rows = [make_grade[(student, c.grade_id)] for c in checks()]
-    assert results["score"] == sum(float(r["points"]) for r in rows), run.text
-    tests = results["tests"]
-    assert len(tests) == 2 * len(rows)
-    for row, visible, hidden in zip(rows, tests[0::2], tests[1::2]):
-        assert visible["name"].startswith(f"{row['check']}: ") and "score" not in visible
-        assert visible["visibility"] == "visible"
-        assert hidden["visibility"] == "after_published", hidden
-        assert hidden["score"] == float(row["points"]), (row, hidden)
-        assert hidden["max_score"] == float(row["max_points"])
-        assert visible["status"] == ("passed" if row["status"] == "passed" or
-                                     row["message"].startswith("[hidden case") else "failed")
+    assert_scores_are_make_grades(results, [make_grade[(student, c.grade_id)]
+                                            for c in checks()], run.text)
     extra = results["extra_data"]
     assert extra["seeds"][0] == 0 and len(extra["seeds"]) == 3, extra
     assert ",".join(map(str, extra["seeds"])) in run.text  # on the instructor's stdout
