@@ -33,6 +33,7 @@ NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 # visible case, every check failed, no notebook, not JSON) at a few seconds each; the rest
 # of the class (a student who loops forever costs a minute) is graded by make grade's tests
 GRADESCOPE_STUDENTS = ("partial", "all_wrong", "syntax_error", "not_json", "missing_notebook")
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 TOP_KEYS = {"score", "execution_time", "output", "visibility", "stdout_visibility",
             "extra_data", "tests"}
 TEST_KEYS = {"name", "number", "score", "max_score", "status", "output", "visibility",
@@ -73,6 +74,35 @@ def on_gradescope(zip_path, root, files=None, python=sys.executable) -> SimpleNa
     text = f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
     assert result.returncode == 0, text
     return SimpleNamespace(results=read_results(root), text=text)
+
+
+def clean_env(scratch: Path, **extra) -> dict[str, str]:
+    """``env -i`` with a system PATH (a fake apt-get first), a scratch HOME, and ``extra``."""
+    return {"PATH": f"{scratch / 'guard'}:{SYSTEM_PATH}", "HOME": str(scratch / "home"),
+            "LANG": "C.UTF-8", **extra}
+
+
+def run_clean(command: list[str], scratch: Path, root: Path, timeout: float,
+              **extra) -> subprocess.CompletedProcess:
+    """``command`` under ``env -i`` (clean_env), in ``root``, as Gradescope runs it."""
+    env = [f"{k}={v}" for k, v in clean_env(scratch, AUTOGRADER_ROOT=str(root),
+                                             **extra).items()]
+    return subprocess.run(["env", "-i", *env, *command], cwd=root, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def text(result: subprocess.CompletedProcess) -> str:
+    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+
+
+def guard_apt(scratch: Path) -> Path:
+    """A fake ``apt-get`` that records its arguments in ``<scratch>/apt-calls`` and fails."""
+    guard = scratch / "guard"
+    guard.mkdir(parents=True)
+    fake = guard / "apt-get"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {scratch / "apt-calls"}\nexit 1\n')
+    fake.chmod(0o755)
+    return scratch / "apt-calls"
 
 
 def submitted_files(tmp_path, student) -> dict:
@@ -220,3 +250,17 @@ def test_a_bad_assignment_name_is_an_error(tmp_path):
     assert "no assignment 'no_such_homework'" in result.stderr
     assert ASSIGNMENT in result.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_setup_fails_the_build_without_a_new_enough_python(autograder, tmp_path):
+    (tmp_path / "home").mkdir()
+    apt_calls = guard_apt(tmp_path)
+    root = unpack(autograder.zip, tmp_path / "autograder")
+    settings = root / "source" / "gradescope.json"
+    settings.write_text(settings.read_text().replace('"python": "3.11"', '"python": "3.99"'))
+    result = run_clean(["bash", str(root / "source" / "setup.sh")], tmp_path, root, 120)
+    assert result.returncode == 1, text(result)
+    assert "setup.sh: ERROR: no Python >= 3.99 here" in result.stderr, text(result)
+    assert "apt could not install python3.99" in result.stderr, text(result)
+    assert apt_calls.exists()  # it tried apt, which failed
+    assert not (root / "source" / ".venv").exists()

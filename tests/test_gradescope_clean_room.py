@@ -40,11 +40,11 @@ from tests.conftest import REPO
 from tests.grading.fixture_class import ASSIGNMENT, checks, submission
 from tests.grading.test_grading_fixture_class import make_grade
 from tests.submissions import write_submission
-from tests.test_gradescope import NOTEBOOK, assert_scores_are_make_grades, build
+from tests.test_gradescope import (NOTEBOOK, SYSTEM_PATH, assert_scores_are_make_grades, build,
+                                   guard_apt, run_clean, text)
 
 pytestmark = pytest.mark.clean_room
 
-SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SETUP_TIMEOUT = 1200  # seconds: a fresh virtual environment, torch included
 # what each notebook is, as Gradescope gets it (file name -> bytes) and as make grade gets it
 SOLUTION = REPO / "source" / ASSIGNMENT / NOTEBOOK
@@ -70,35 +70,6 @@ def pip_sources() -> dict[str, str]:
         if "PIP_CONFIG_FILE" not in env and user_config.is_file():
             env["PIP_CONFIG_FILE"] = str(user_config)
     return env
-
-
-def clean_env(scratch: Path, **extra) -> dict[str, str]:
-    """``env -i`` with a system PATH (a fake apt-get first), a scratch HOME, and ``extra``."""
-    return {"PATH": f"{scratch / 'guard'}:{SYSTEM_PATH}", "HOME": str(scratch / "home"),
-            "LANG": "C.UTF-8", **extra}
-
-
-def run_clean(command: list[str], scratch: Path, root: Path, timeout: float,
-              **extra) -> subprocess.CompletedProcess:
-    """``command`` under ``env -i`` (clean_env), in ``root``, as Gradescope runs it."""
-    env = [f"{k}={v}" for k, v in clean_env(scratch, AUTOGRADER_ROOT=str(root),
-                                             **extra).items()]
-    return subprocess.run(["env", "-i", *env, *command], cwd=root, capture_output=True,
-                          text=True, timeout=timeout)
-
-
-def text(result: subprocess.CompletedProcess) -> str:
-    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
-
-
-def guard_apt(scratch: Path) -> Path:
-    """A fake ``apt-get`` that records its arguments in ``<scratch>/apt-calls`` and fails."""
-    guard = scratch / "guard"
-    guard.mkdir(parents=True)
-    fake = guard / "apt-get"
-    fake.write_text(f'#!/bin/sh\necho "$@" >> {scratch / "apt-calls"}\nexit 1\n')
-    fake.chmod(0o755)
-    return scratch / "apt-calls"
 
 
 @pytest.fixture(scope="module")
