@@ -3,6 +3,9 @@
 * ``assignments()``: the assignments, in release order (``[tool.course]`` in pyproject.toml);
 * ``gradescope_setting(key, default)``: the Gradescope autograder's settings
   (``[tool.course.gradescope]``, read by :mod:`course.export.gradescope`);
+* ``python_minimum()``: the oldest Python the course runs on (``[project]
+  requires-python``), which the Gradescope autograder's setup.sh demands and every pin of
+  constraints.txt must install on;
 * ``nbgrader_setting(section, key)``: a value from nbgrader_config.py;
 * ``load_grading_config()``: the grader's limits (``[tool.course.grading]``) and
   ``load_sandbox_config()``: the sandbox's (``[tool.course.sandbox]``), each with the limits
@@ -76,6 +79,21 @@ def gradescope_setting(key: str, default, root: str | Path | None = None):
     """A value of ``[tool.course.gradescope]`` in pyproject.toml (``default`` when unset)."""
     table = course_table(Path(root or ROOT) / "pyproject.toml").get("gradescope", {})
     return table.get(key, default)
+
+
+def python_minimum(root: str | Path | None = None) -> tuple[int, ...]:
+    """The oldest Python the course allows, e.g. (3, 11): ``[project] requires-python`` of
+    ``root``'s pyproject.toml (default the repository's), which must read ``">=X.Y"`` (or
+    ``">=X.Y.Z"``); ConfigError otherwise."""
+    path = Path(root or ROOT) / "pyproject.toml"
+    spec = _pyproject(path).get("project", {}).get("requires-python")
+    version = spec[2:].strip() if isinstance(spec, str) and spec.startswith(">=") else ""
+    parts = version.split(".")
+    if not 2 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+        raise ConfigError(f'{path}: [project] requires-python must read ">=X.Y" (the oldest '
+                          f"Python the course allows; setup.sh and the pins follow it), "
+                          f"not {spec!r}")
+    return tuple(int(p) for p in parts)
 
 
 def nbgrader_setting(section: str, key: str, root: str | Path | None = None):

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from course.config import (ROOT, ConfigError, SandboxConfig, assignments,
-                           load_grading_config, load_sandbox_config)
+                           load_grading_config, load_sandbox_config, python_minimum)
 
 COMPLETE = """[tool.course]
 assignments = ["hw_a", "hw_b"]
@@ -130,3 +130,13 @@ def test_the_repository_settings_load_in_a_fresh_interpreter():
     count, device, enabled = result.stdout.split()
     assert int(count) >= 1 and device in ("auto", "cpu", "cuda") and enabled in ("True",
                                                                                  "False")
+
+
+def test_the_oldest_python_is_requires_pythons(tmp_path):
+    assert python_minimum() == (3, 11)  # the repository's; setup.sh and the pins follow it
+    write(tmp_path, '[project]\nrequires-python = ">=3.12.1"\n')
+    assert python_minimum(tmp_path) == (3, 12, 1)
+    for spec in ('"~=3.11"', '">=3"', '">=3.11,<4"'):
+        write(tmp_path, f"[project]\nrequires-python = {spec}\n")
+        with pytest.raises(ConfigError, match='requires-python must read ">=X.Y"'):
+            python_minimum(tmp_path)

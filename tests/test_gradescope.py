@@ -18,6 +18,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from course.config import python_minimum
 from course.export.gradescope import read_results, run_autograder, unpack
 from course.export.gradescope_results import VISIBILITIES
 from course.grade.reports import read_csv
@@ -32,6 +33,7 @@ NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 # visible case, every check failed, no notebook, not JSON) at a few seconds each; the rest
 # of the class (a student who loops forever costs a minute) is graded by make grade's tests
 GRADESCOPE_STUDENTS = ("partial", "all_wrong", "syntax_error", "not_json", "missing_notebook")
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 TOP_KEYS = {"score", "execution_time", "output", "visibility", "stdout_visibility",
             "extra_data", "tests"}
 TEST_KEYS = {"name", "number", "score", "max_score", "status", "output", "visibility",
@@ -74,6 +76,35 @@ def on_gradescope(zip_path, root, files=None, python=sys.executable) -> SimpleNa
     return SimpleNamespace(results=read_results(root), text=text)
 
 
+def clean_env(scratch: Path, **extra) -> dict[str, str]:
+    """``env -i`` with a system PATH (a fake apt-get first), a scratch HOME, and ``extra``."""
+    return {"PATH": f"{scratch / 'guard'}:{SYSTEM_PATH}", "HOME": str(scratch / "home"),
+            "LANG": "C.UTF-8", **extra}
+
+
+def run_clean(command: list[str], scratch: Path, root: Path, timeout: float,
+              **extra) -> subprocess.CompletedProcess:
+    """``command`` under ``env -i`` (clean_env), in ``root``, as Gradescope runs it."""
+    env = [f"{k}={v}" for k, v in clean_env(scratch, AUTOGRADER_ROOT=str(root),
+                                             **extra).items()]
+    return subprocess.run(["env", "-i", *env, *command], cwd=root, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def text(result: subprocess.CompletedProcess) -> str:
+    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+
+
+def guard_apt(scratch: Path) -> Path:
+    """A fake ``apt-get`` that records its arguments in ``<scratch>/apt-calls`` and fails."""
+    guard = scratch / "guard"
+    guard.mkdir(parents=True)
+    fake = guard / "apt-get"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {scratch / "apt-calls"}\nexit 1\n')
+    fake.chmod(0o755)
+    return scratch / "apt-calls"
+
+
 def submitted_files(tmp_path, student) -> dict:
     """The fixture student's submission as Gradescope gets it: the notebook (partial's in a
     folder of the upload, as when a student uploads the released folder)."""
@@ -102,6 +133,23 @@ def assert_schema(results: dict, text: str = "") -> None:
     json.dumps(results, allow_nan=False)
 
 
+def assert_scores_are_make_grades(results: dict, rows: list[dict], text: str = "") -> None:
+    """results.json (Gradescope's schema) gives the points of make grade's sheet ``rows`` (one
+    per check, notebook order): a visible test and a test of the hidden cases per check."""
+    assert_schema(results, text)
+    assert results["score"] == sum(float(r["points"]) for r in rows), text
+    tests = results["tests"]
+    assert len(tests) == 2 * len(rows), text
+    for row, visible, hidden in zip(rows, tests[0::2], tests[1::2]):
+        assert visible["name"].startswith(f"{row['check']}: ") and "score" not in visible
+        assert visible["visibility"] == "visible"
+        assert hidden["visibility"] == "after_published", hidden
+        assert hidden["score"] == float(row["points"]), (row, hidden)
+        assert hidden["max_score"] == float(row["max_points"])
+        assert visible["status"] == ("passed" if row["status"] == "passed" or
+                                     row["message"].startswith("[hidden case") else "failed")
+
+
 def test_the_zip_follows_gradescopes_layout(autograder, tmp_path):
     with zipfile.ZipFile(autograder.zip) as archive:
         names = set(archive.namelist())
@@ -116,6 +164,7 @@ def test_the_zip_follows_gradescopes_layout(autograder, tmp_path):
     assert {n.split("/")[1] for n in names if n.startswith("source/")} == {ASSIGNMENT}
     assert settings["assignment"] == ASSIGNMENT
     assert settings["hidden_visibility"] == "after_published"
+    assert settings["python"] == ".".join(map(str, python_minimum())) == "3.11"
     setup = (REPO / "course" / "export" / "autograder_files" / "setup.sh").read_text()
     assert "requirements.txt" in setup and "download.pytorch.org/whl/cpu" in setup
     for twice in ("one", "two"):  # the same files give the same bytes
@@ -135,19 +184,8 @@ def test_scores_are_make_grades(autograder, make_grade, tmp_path, student):
     run = on_gradescope(autograder.zip, tmp_path / "autograder",
                         submitted_files(tmp_path, student))
     results = run.results
-    assert_schema(results, run.text)
-    rows = [make_grade[(student, c.grade_id)] for c in checks()]
-    assert results["score"] == sum(float(r["points"]) for r in rows), run.text
-    tests = results["tests"]
-    assert len(tests) == 2 * len(rows)
-    for row, visible, hidden in zip(rows, tests[0::2], tests[1::2]):
-        assert visible["name"].startswith(f"{row['check']}: ") and "score" not in visible
-        assert visible["visibility"] == "visible"
-        assert hidden["visibility"] == "after_published", hidden
-        assert hidden["score"] == float(row["points"]), (row, hidden)
-        assert hidden["max_score"] == float(row["max_points"])
-        assert visible["status"] == ("passed" if row["status"] == "passed" or
-                                     row["message"].startswith("[hidden case") else "failed")
+    assert_scores_are_make_grades(results, [make_grade[(student, c.grade_id)]
+                                            for c in checks()], run.text)
     extra = results["extra_data"]
     assert extra["seeds"][0] == 0 and len(extra["seeds"]) == 3, extra
     assert ",".join(map(str, extra["seeds"])) in run.text  # on the instructor's stdout
@@ -212,3 +250,17 @@ def test_a_bad_assignment_name_is_an_error(tmp_path):
     assert "no assignment 'no_such_homework'" in result.stderr
     assert ASSIGNMENT in result.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_setup_fails_the_build_without_a_new_enough_python(autograder, tmp_path):
+    (tmp_path / "home").mkdir()
+    apt_calls = guard_apt(tmp_path)
+    root = unpack(autograder.zip, tmp_path / "autograder")
+    settings = root / "source" / "gradescope.json"
+    settings.write_text(settings.read_text().replace('"python": "3.11"', '"python": "3.99"'))
+    result = run_clean(["bash", str(root / "source" / "setup.sh")], tmp_path, root, 120)
+    assert result.returncode == 1, text(result)
+    assert "setup.sh: ERROR: no Python >= 3.99 here" in result.stderr, text(result)
+    assert "apt could not install python3.99" in result.stderr, text(result)
+    assert apt_calls.exists()  # it tried apt, which failed
+    assert not (root / "source" / ".venv").exists()

@@ -8,16 +8,21 @@ carries and what runs from it are read together.
     python -m course.export.gradescope run                                # in Gradescope's container
 
 ``build`` writes ``gradescope/<a>-autograder.zip`` in the layout of Gradescope's autograder
-specification: at its root ``setup.sh`` (run once when Gradescope builds its image: apt
-packages, bubblewrap, a virtual environment with the course's pinned dependencies and CPU
-torch) and ``run_autograder`` (run for every submission; both in
-``course/export/autograder_files/``), with everything grading needs: the ``course`` and
+specification: at its root ``setup.sh`` (run once when Gradescope builds its image: a Python
+at least as new as pyproject.toml's ``requires-python``, from the image or apt; bubblewrap; a
+virtual environment with the course's pinned dependencies, CPU torch, and the course's own
+``course`` and ``support`` packages installed from the zip) and ``run_autograder`` (run for
+every submission; both in ``course/export/autograder_files/``, which say what each
+installs and which variables change it), with everything grading needs: the ``course`` and
 ``support`` packages, the assignment's source folder (the zip stays in Gradescope's private
 container; students never see it), ``pyproject.toml`` (the grading limits),
 ``requirements.txt`` and ``constraints.txt``, and ``gradescope.json`` (the assignment, the
-hidden cases' visibility, a fingerprint of the zip's files).  The zip is the same bytes for
-the same files.  ``build`` then checks it: unpacked into a scratch folder laid out like
-``/autograder``, ``run_autograder`` must give the source notebook (the solutions) full marks.
+hidden cases' visibility, a fingerprint of the zip's files, the oldest Python allowed).  The
+zip is the same bytes for the same files.  ``build`` then checks it: unpacked into a scratch
+folder laid out like ``/autograder``, ``run_autograder`` must give the source notebook (the
+solutions) full marks.  That check grades with this process's Python and packages (a fresh
+virtual environment costs minutes); ``make test-clean-room`` runs the zip's own setup.sh in a
+clean environment (tests/test_gradescope_clean_room.py).
 
 ``run`` grades ``<root>/submission/<a>.ipynb`` with ``make grade``'s engine: the
 :class:`course.grade.grader.Grader`, one warm worker (:func:`course.grade.run.grade_class`), the
@@ -44,7 +49,8 @@ import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from course.config import ROOT, assignments, gradescope_setting, load_grading_config
+from course.config import (ROOT, ConfigError, assignments, gradescope_setting, load_grading_config,
+                           python_minimum)
 from course.export.gradescope_results import VISIBILITIES, autograder_results, failure_results
 from course.grade.reports import number, summary_line
 from course.release.build import reproducible_zip
@@ -73,6 +79,7 @@ class Settings:
     assignment: str
     hidden_visibility: str
     fingerprint: str
+    python: str  # the oldest Python setup.sh accepts (pyproject.toml's requires-python)
 
 
 # --------------------------------------------------------------------------- build
@@ -87,7 +94,8 @@ def build(name: str, root: Path = ROOT, out: Path | None = None,
     visibility = hidden_visibility(visibility, root)
     assignment = _assignment(name, root)
     files = autograder_files(name, root)
-    settings = Settings(name, visibility, fingerprint(files))
+    settings = Settings(name, visibility, fingerprint(files),
+                        ".".join(map(str, python_minimum(root))))
     path = Path(out or root / "gradescope") / f"{name}-autograder.zip"
     write_zip(path, files, settings)
     if check:
@@ -254,7 +262,9 @@ def grade_submission(root: Path, settings: Settings) -> dict:
     seeds = draw_seeds(config.fresh_seeds)
     notebook, note = find_notebook(root / "submission", assignment.name)
     print(f"autograder {settings.fingerprint}: {assignment.name} on {device}, "
-          f"seeds {','.join(map(str, seeds))}, notebook {notebook}")
+          f"seeds {','.join(map(str, seeds))}, notebook {notebook}, "
+          f"Python {sys.version.split()[0]} {sys.executable}, "
+          f"course {Path(__file__).resolve().parents[1]}")
     grade = _grade(assignment, config, device, seeds, notebook)
     print(summary_line(grade))
     print(f"--- what the student's code printed\n{grade.output}")
@@ -359,8 +369,9 @@ def upload_instructions(path: Path, name: str, visibility: str) -> list[str]:
         f"wrote {path}",
         f"on Gradescope: a Programming Assignment for {name}; Configure Autograder -> "
         f"Zip file upload -> {path.name}",
-        "  base image: Ubuntu (22.04 or newer); setup.sh installs Python 3.11+, bubblewrap "
-        "and the pinned packages (CPU torch)",
+        f"  base image: Ubuntu 22.04 or 24.04; setup.sh installs Python "
+        f"{'.'.join(map(str, python_minimum()))}+ (apt's when the image has none), "
+        f"bubblewrap, the pinned packages (CPU torch) and the course's packages",
         f"  autograder timeout: at least {minutes} minutes (the course allows "
         f"{config.student_timeout_s:g} s per submission); memory: at least 3 GB",
         f"  students submit one file: {name}.ipynb; hidden cases are {visibility}",
@@ -389,7 +400,7 @@ def main(argv=None) -> int:
         visibility = hidden_visibility(args.hidden_visibility)
         path = build(args.assignment, out=args.out, visibility=visibility,
                      check=not args.no_check)
-    except AutograderError as error:
+    except (AutograderError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print("\n".join(upload_instructions(path, args.assignment, visibility)))

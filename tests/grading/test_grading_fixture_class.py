@@ -22,6 +22,12 @@ CHECK_TIMEOUT = 20  # seconds: the student with an infinite loop costs this much
 
 def grade_fixture_class(folder):
     build_class(folder / "submitted")
+    return make_grade(folder)
+
+
+def make_grade(folder) -> dict:
+    """Grade ``<folder>/submitted`` with make grade's command on the CPU (grade sheets in
+    ``<folder>/grades``); its exit status and output."""
     result = run_grader("--submissions", folder / "submitted", "--assignment", ASSIGNMENT,
                         "--device", "cpu", "--grades-dir", folder / "grades",
                         "--check-timeout", CHECK_TIMEOUT, cpu_only=True)
