@@ -20,6 +20,9 @@ which runs ``python -m ipykernel_launcher -f {connection_file}`` through
   connection file and its sockets; outside, a symlink at each socket path points into it.
   No other file of the runtime folder (other kernels' connection files) is visible to it;
   ``make autograde`` also gives each run a runtime folder of its own;
+* in the sandbox's fallback (no namespaces) its seccomp filter lets the kernel make and
+  listen on unix stream sockets, ZMQ's ``ipc`` transport, but connect to none
+  (:mod:`course.sandbox.network`);
 * interrupts arrive as messages (``interrupt_mode: message``): the kernel runs in a session
   of its own, out of reach of a signal to our process group.
 
@@ -137,7 +140,8 @@ def launch(connection_file: str, kernel_args: list[str]) -> int:
                      "--HistoryManager.hist_file=:memory:", *kernel_args],
                     workdir=cwd, rw=[(private, where)],
                     hide=sorted(glob.glob(os.path.join(glob.escape(cwd), "*.ipynb"))),
-                    env=kernel_environment(where), limits=load_sandbox_config())
+                    env=kernel_environment(where), limits=load_sandbox_config(),
+                    unix_listen=True)  # the fallback: ZMQ binds its IPC sockets
         return run_sandboxed(spec)
     finally:
         for path in links:
