@@ -160,13 +160,14 @@ def close_private_files(found: Isolation, extra=(), keep=(), root: Path = ROOT) 
     """In the fallback as root: take every other user's access away (``o-rwx``) from the
     course's private files, so that the sandbox's user cannot read them: the folders at the
     top of ``root`` (the course) but those student code needs (the course's packages, the
-    Python installation and virtual environment, ``release/``, and ``keep``: a grader's
+    Python installation, virtual environment and everything on ``sys.path``, ``release/``, and ``keep``: a grader's
     extra ``sys_path``), its ``*.db`` files (gradebook.db), and ``extra`` (a run's source,
     submissions and grades folders).
     Returns what it changed; nothing with bubblewrap (which shows none of it)."""
     if found.level != "fallback" or os.geteuid() != 0:
         return []
-    needed = [Path(p) for p in launcher.python_dirs() + launcher.course_packages()]
+    needed = [Path(p).resolve() for p in launcher.python_dirs() + launcher.course_packages()
+              + [p for p in sys.path if p and os.path.isdir(p)]]  # site dirs, .pth's too
     needed += [Path(root) / "release", *(Path(p) for p in keep)]
     private = []
     for entry in sorted(Path(root).iterdir()):
