@@ -336,6 +336,7 @@ def run_sandboxed(spec: Spec, mode: str | None = None) -> int:
         owners[folder] = (info.st_uid, info.st_gid)
         if uid is not None:
             hand_over(folder, uid, uid)
+    hidden = _hide(spec.hide, uid) if mode != "bwrap" else {}
     try:
         memory = int(spec.limits.memory_limit_mb * 2**20 * TREE_MEMORY_FACTOR)
         disk = int(spec.limits.disk_limit_mb * 2**20 * TREE_DISK_FACTOR)
@@ -346,6 +347,41 @@ def run_sandboxed(spec: Spec, mode: str | None = None) -> int:
             reap(uid)
         for folder in writable:
             sanitize(folder, owners[folder] if uid is not None else None)
+        for path, mode_bits in hidden.items():
+            _chmod_plain_file(path, mode_bits)
+
+
+def _hide(paths, uid: int | None) -> dict:
+    """The fallback's ``--hide``: each file, owned by us for the run (were it handed over
+    with its folder) with mode 0600, which the sandbox's user cannot read; returns each
+    one's mode, which :func:`run_sandboxed` puts back (its owner: :func:`sanitize`'s).
+    Running as ourselves (uid None), nothing can be hidden."""
+    hidden = {}
+    for path in paths if uid is not None else ():
+        try:
+            info = os.lstat(path)
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            hidden[path] = stat.S_IMODE(info.st_mode)
+            if info.st_uid == uid:
+                os.chown(path, os.geteuid(), os.getegid(), follow_symlinks=False)
+            _chmod_plain_file(path, 0o600)
+        except OSError:
+            continue
+    return hidden
+
+
+def _chmod_plain_file(path: str, mode_bits: int) -> None:
+    """chmod a regular file, never through a link (one the student may have put there)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.fchmod(fd, mode_bits)
+    finally:
+        os.close(fd)
 
 
 def _wait(proc: subprocess.Popen, wall_time_s: float, memory_bytes: int | None,

@@ -13,7 +13,9 @@ the rules.
 Refused (``EACCES``, ``PermissionError`` in Python):
 
 * ``socket()`` of every family: internet (``AF_INET``, ``AF_INET6``), unix, ``AF_PACKET``,
-  ``AF_NETLINK``, everything else;  ``connect()``, on any socket;
+  everything else; ``AF_NETLINK`` (the machine's interfaces and routes) with
+  ``EOPNOTSUPP``, which glibc's ``getifaddrs`` and libzmq take for "no interfaces" (a
+  refusal makes libzmq abort the process); ``connect()``, on any socket;
 * ``socketpair()`` of any family but ``AF_UNIX``: a unix socket pair is allowed, its two ends
   reach each other only (``multiprocessing.Pipe``);
 * ``io_uring_setup/enter/register`` (``EPERM``): io_uring opens and connects sockets
@@ -38,6 +40,8 @@ import socket
 
 PR_SET_NO_NEW_PRIVS = 38
 REFUSED = errno.EACCES
+FAMILIES = 64  # address families 0..63 (Linux has 46); any higher one is refused as well
+OTHER_FAMILIES = [f for f in range(FAMILIES) if f not in (socket.AF_UNIX, socket.AF_NETLINK)]
 
 
 class SeccompUnavailable(RuntimeError):
@@ -65,12 +69,18 @@ def network_filter(unix_listen: bool = False):
     try:
         rules = seccomp.SyscallFilter(seccomp.ALLOW)
         refuse, forbid = seccomp.ERRNO(REFUSED), seccomp.ERRNO(errno.EPERM)
+        # netlink (the machine's interfaces and routes) answers "not supported": libzmq
+        # and glibc's getifaddrs treat that as no such interface, a refusal as a crash
+        rules.add_rule(seccomp.ERRNO(errno.EOPNOTSUPP), "socket",
+                       seccomp.Arg(0, seccomp.EQ, socket.AF_NETLINK))
+        rules.add_rule(refuse, "socket", seccomp.Arg(0, seccomp.GE, FAMILIES))
+        for family in OTHER_FAMILIES:
+            rules.add_rule(refuse, "socket", seccomp.Arg(0, seccomp.EQ, family))
         if unix_listen:
-            rules.add_rule(refuse, "socket", seccomp.Arg(0, seccomp.NE, socket.AF_UNIX))
             rules.add_rule(refuse, "socket", seccomp.Arg(0, seccomp.EQ, socket.AF_UNIX),
                            seccomp.Arg(1, seccomp.MASKED_EQ, 0xF, socket.SOCK_DGRAM))
         else:
-            rules.add_rule(refuse, "socket")
+            rules.add_rule(refuse, "socket", seccomp.Arg(0, seccomp.EQ, socket.AF_UNIX))
         rules.add_rule(refuse, "socketpair", seccomp.Arg(0, seccomp.NE, socket.AF_UNIX))
         rules.add_rule(refuse, "connect")
         for call in ("io_uring_setup", "io_uring_enter", "io_uring_register", "ptrace",

@@ -9,7 +9,8 @@ to read the source notebook and another course file, and to write the results, i
 by ``python -m course.grade`` and by the Gradescope autograder: it gets full points, none
 of its attempts succeeds (what it printed says so; a world-readable file beside the course
 shows that the refusals are the sandbox's), and the run's record says ``fallback``.  A
-course that requires ``namespaces`` is refused there, with the reason.
+course that requires ``namespaces`` is refused there, with the reason.  nbgrader's
+sandboxed kernel starts there too, and is as closed.
 
 The grader runs with a Python that other users can reach (Debian's ``/usr/bin/python3``
 with this environment's packages), as Gradescope's image has one: this machine's own Python
@@ -21,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -212,3 +214,51 @@ def test_gradescope_refuses_where_namespaces_are_required(python, scratch, autog
     assert "not graded" in results["output"] and "required: namespaces" in results["output"]
     assert results["extra_data"]["isolation"]["level"] == "fallback", results
     assert "refusing to grade" in text and "Creating new namespace failed" in text
+
+
+KERNEL_RUN = textwrap.dedent('''\
+    import sys
+    from tests.sandbox.test_sandbox_kernel import execute, text
+    cell = """
+    import os, socket
+    def attempt(action):
+        try:
+            action()
+            return "ok"
+        except Exception as error:
+            return f"{type(error).__name__} {getattr(error, 'errno', None)}"
+    unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    print("KERNEL", attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM)),
+          attempt(lambda: unix.connect(%r)),
+          attempt(lambda: open("hw.ipynb").read()), os.getuid() >= 2_000_000_000)
+    """ % sys.argv[2]
+    print(text(execute([cell], sys.argv[1]).cells[0]))
+''')
+
+
+def test_the_sandboxed_kernel_in_the_fallback(python, scratch, tmp_path):
+    """nbgrader's sandboxed kernel (demo_cells = "run") starts in the fallback: ZMQ binds
+    its unix sockets, but the kernel can open no internet socket, connect to no unix socket
+    (here: nbgrader's own) and read no notebook of its folder (they hold hidden tests)."""
+    work = scratch / "kernel-work"
+    work.mkdir()
+    (work / "hw.ipynb").write_text("HIDDEN TESTS")
+    runtime = Path(tempfile.mkdtemp(prefix="rt-"))  # short: socket paths
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(runtime / "theirs"))
+    listener.listen()
+    os.chmod(runtime, 0o755)
+    os.chmod(runtime / "theirs", 0o777)
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(runtime),
+           "JUPYTER_PATH": str(Path(sys.prefix) / "share" / "jupyter")}
+    try:
+        result = like_docker(python, python, "-c", KERNEL_RUN, str(work),
+                             str(runtime / "theirs"), env=env)
+    finally:
+        listener.close()
+        shutil.rmtree(runtime, ignore_errors=True)
+    text = output(result)
+    assert result.returncode == 0, text
+    line = next(line for line in result.stdout.splitlines() if line.startswith("KERNEL"))
+    assert line == "KERNEL PermissionError 13 PermissionError 13 PermissionError 13 True", text
+    assert (work / "hw.ipynb").read_text() == "HIDDEN TESTS"
