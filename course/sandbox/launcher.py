@@ -91,8 +91,9 @@ TREE_DISK_FACTOR = 1.25  # its writable folders together: 1.25 x disk_limit_mb (
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 LIMIT_FIELDS = ("memory_limit_mb", "cpu_time_s", "wall_time_s", "file_size_limit_mb",
                 "disk_limit_mb", "max_processes", "max_open_files", "tmp_size_mb")
-OFF_WARNING = ("filesystem isolation is OFF: student code runs without bubblewrap (it can "
-               "read the course's files); {why}")
+OFF_WARNING = ("filesystem isolation is OFF: student code runs without bubblewrap, in the "
+               "sandbox's fallback (it can read what any user of this machine may read); "
+               "{why}")
 _STATE: dict = {}
 
 
