@@ -254,7 +254,7 @@ def _probe(config: SandboxConfig) -> str:
         if proc.returncode != 0:
             return f"bwrap cannot run here: {err.decode(errors='replace').strip()[:300]}"
         return ""
-    except (OSError, subprocess.SubprocessError) as error:
+    except (OSError, subprocess.SubprocessError, SandboxRefused) as error:
         return f"bwrap cannot run here: {error}"
     finally:
         if uid is not None:
@@ -290,10 +290,15 @@ def _start(spec: Spec, mode: str, uid: int | None, **popen) -> subprocess.Popen:
     # bwrap needs root to set up (it drops to uid itself); the fallback drops here
     drop = uid if mode != "bwrap" else None
     network = _network_filter(spec) if mode != "bwrap" else None
-    return subprocess.Popen(
-        command, cwd=spec.workdir, env=env, pass_fds=list(spec.keep_fds),
-        preexec_fn=lambda: _child_setup(limits, drop, network),
-        start_new_session=(mode != "bwrap"), **popen)
+    try:
+        return subprocess.Popen(
+            command, cwd=spec.workdir, env=env, pass_fds=list(spec.keep_fds),
+            preexec_fn=lambda: _child_setup(limits, drop, network),
+            start_new_session=(mode != "bwrap"), **popen)
+    except subprocess.SubprocessError as error:  # the child's setup failed: nothing ran
+        raise SandboxRefused(f"the sandboxed process could not be set up (limits, user"
+                             f"{', seccomp filter' if network is not None else ''}): "
+                             f"{error}") from None
 
 
 def _network_filter(spec: Spec):
