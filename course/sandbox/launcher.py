@@ -317,15 +317,16 @@ def _network_filter(spec: Spec):
 
 def fallback_uid(program: str) -> int | None:
     """The user the fallback runs ``program`` as: a user of its own when we are root and
-    other users can reach the Python installation and ``program``; else None (as we are)."""
+    other users can reach the Python installation, the course's packages and ``program``;
+    else None (as we are)."""
     uid = _sandbox_uid()
-    if uid is not None and not _reachable_by_others(python_dirs()
-                                                    + [os.path.dirname(program)]):
-        uid = None  # the interpreter is in a folder only we can reach (e.g. /root)
+    if uid is not None and not _reachable_by_others(
+            python_dirs() + course_packages() + [os.path.dirname(program)]):
+        uid = None  # e.g. Python or the course in a folder only we can reach (/root)
         if not _STATE.get("warned_root"):
             _STATE["warned_root"] = True
             log.warning("WARNING: the sandbox fallback runs student code as root: Python "
-                        "is installed where other users cannot reach it")
+                        "or the course is installed where other users cannot reach it")
     return uid
 
 

@@ -113,10 +113,15 @@ def python(scratch):
                              capture_output=True, text=True).stdout.strip()
     if version != str(sys.version_info[:2]):
         pytest.skip(f"/usr/bin/python3 is {version}, not {sys.version_info[:2]}")
+    from course.sandbox.launcher import _reachable_by_others, course_packages
+
+    ours = next(p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir())
+    if not _reachable_by_others([ours, *course_packages()]):
+        pytest.skip(f"other users cannot reach this checkout ({REPO}) or its packages: the "
+                    f"fallback's user could not import the course")
     venv = scratch / "venv"
     subprocess.run([str(SYSTEM_PYTHON), "-m", "venv", "--without-pip", str(venv)], check=True)
     site = next((venv / "lib").glob("python3*/site-packages"))
-    ours = next(p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir())
     (site / "course_packages.pth").write_text(f"import site; site.addsitedir({ours!r})\n")
     return str(venv / "bin" / "python")
 
