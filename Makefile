@@ -57,8 +57,8 @@ $(KERNELSPEC): $(STAMP) course/autograde/kernel.py
 	$(BIN)/python -m course.autograde.kernel --install --prefix $(VENV)
 
 # bubblewrap isolates student code (course/sandbox/launcher.py).  Installed when missing and we are
-# root with apt; never fails the build: without it grading runs with limits only and says
-# loudly that filesystem isolation is off.
+# root with apt; never fails the build: without it grading runs in the sandbox's fallback (a
+# user of its own, limits, no sockets: course/sandbox/isolation.py) and says so loudly.
 sandbox:
 	@command -v bwrap >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -66,7 +66,8 @@ sandbox:
 	      >/dev/null 2>&1 || true; \
 	  fi; \
 	  command -v bwrap >/dev/null 2>&1 || echo "WARNING: bubblewrap (bwrap) is not installed:" \
-	    "student code will run WITHOUT filesystem isolation (apt-get install bubblewrap)" >&2; \
+	    "student code will run in the sandbox's fallback, WITHOUT filesystem isolation" \
+	    "(apt-get install bubblewrap; python -m course.sandbox --check)" >&2; \
 	}
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml

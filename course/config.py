@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DEVICES = ("auto", "cpu", "cuda")
 # the variables that size numpy's and torch's thread pools (OpenMP, MKL, OpenBLAS)
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+# what the sandbox can give student code, weakest first (course.sandbox.isolation)
+ISOLATION_LEVELS = ("none", "fallback", "namespaces")
 
 
 class ConfigError(ValueError):
@@ -157,7 +159,10 @@ class SandboxConfig:
     autograde's kernel and the grader's student processes (whose own, tighter per-check
     limits from ``[tool.course.grading]`` apply inside)."""
 
-    enabled: bool = True            # bubblewrap when it can run; false: limits and a user only
+    enabled: bool = True            # bubblewrap when it can run; false: the fallback only
+    require: str = "fallback"       # the least isolation a grading run accepts, else it
+    #                                 refuses to grade: namespaces / fallback / none
+    #                                 (course.sandbox.isolation)
     memory_limit_mb: int = 6144     # address space (RLIMIT_AS) of each process, CPU runs only
     cpu_time_s: int = 3600          # CPU seconds per process (RLIMIT_CPU)
     wall_time_s: int = 7200         # wall clock of a sandboxed command (a kernel: a notebook)
@@ -169,8 +174,11 @@ class SandboxConfig:
     tmp_size_mb: int = 256          # size of the private /tmp and of /dev/shm (each)
 
     def __post_init__(self):
+        if self.require not in ISOLATION_LEVELS:
+            raise ValueError(f"[tool.course.sandbox] require must be one of "
+                             f"{', '.join(ISOLATION_LEVELS)}, not {self.require!r}")
         for f in dataclasses.fields(self):
-            if f.name != "enabled" and not getattr(self, f.name) > 0:
+            if f.name not in ("enabled", "require") and not getattr(self, f.name) > 0:
                 table = "limits" if f.name in LIMIT_KEYS else "sandbox"
                 raise ValueError(f"[tool.course.{table}] {f.name} must be positive")
 

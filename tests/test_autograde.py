@@ -106,6 +106,9 @@ def test_the_run_is_recorded_in_the_autograded_notebook(autograded):
     record = nbformat.read(str(path), 4).metadata["course_grading"]
     assert record["seeds"] == seeds and record["device"] == "cpu"
     assert record["demo_cells"] == "skip"
+    from course.sandbox.isolation import isolation  # the sandbox that ran, as measured here
+
+    assert record["isolation"] == isolation().as_dict()
 
 
 def quick(nb):

@@ -52,6 +52,15 @@ def test_a_shared_limit_in_its_old_table_is_an_error_that_says_where_it_goes(tmp
         load(path)
 
 
+def test_the_required_isolation_is_read_and_checked(tmp_path):
+    assert SandboxConfig().require == "fallback"  # the default: Gradescope's Docker grades
+    path = write(tmp_path, COMPLETE.replace("cpu_time_s = 60", 'require = "namespaces"'))
+    assert load_sandbox_config(path).require == "namespaces"
+    write(tmp_path, COMPLETE.replace("cpu_time_s = 60", 'require = "bubblewrap"'))
+    with pytest.raises(ValueError, match=r"require must be one of none, fallback, namespaces"):
+        load_sandbox_config(path)
+
+
 @pytest.mark.parametrize("load", [load_grading_config, load_sandbox_config])
 def test_a_value_of_the_wrong_type_is_an_error_that_names_it(tmp_path, load):
     path = write(tmp_path, COMPLETE.replace("memory_limit_mb = 2048", "memory_limit_mb = true"))

@@ -83,6 +83,7 @@ class Engine:
         from course.grade.plan import load_assignment
 
         one_thread_each()
+        self.isolation = engine_isolation(root)
         config = load_grading_config(root / "pyproject.toml")
         plan = load_assignment(assignment, root / "source")
         seeds = list(seeds) if seeds else draw_seeds(config.fresh_seeds)
@@ -100,6 +101,19 @@ class Engine:
         grader = copy.copy(self.grader)
         grader.launcher, grader.scratch = self.zygote.launch, self.zygote.root
         return grader.grade(student, notebook)
+
+
+def engine_isolation(root: Path):
+    """The sandbox's isolation for the course at ``root`` (:mod:`course.sandbox.isolation`):
+    IsolationRefused when below ``[tool.course.sandbox] require`` (nobody is graded); in the
+    fallback, the course's private files (source, submissions, gradebook...) are first
+    closed to the sandbox's user."""
+    from course.config import load_sandbox_config
+    from course.sandbox.isolation import close_private_files, require_isolation
+
+    found = require_isolation(load_sandbox_config(root / "pyproject.toml"))
+    close_private_files(found, root=root)
+    return found
 
 
 _ENGINES: dict[tuple, Engine] = {}
@@ -218,11 +232,14 @@ class EngineExecute(SandboxedExecute):
         missing = write_verdicts(nb, grade)
         if missing:
             self.log.warning("%s: test cells not in the source notebook: %s", student, missing)
+        found = engine_isolation(root)  # measured once per process
         nb.metadata[RECORD_KEY] = {"seeds": seeds, "device": device,
                                    "demo_cells": self.demo_cells,
-                                   "reproduce": f"--seeds {','.join(map(str, seeds))}"}
-        self.log.info("%s: %s/%s points by the grading engine (seeds %s, %s)", student,
-                      f"{grade.points:g}", f"{grade.max_points:g}", seeds, device)
+                                   "reproduce": f"--seeds {','.join(map(str, seeds))}",
+                                   "isolation": found.as_dict()}
+        self.log.info("%s: %s/%s points by the grading engine (seeds %s, %s, sandbox %s)",
+                      student, f"{grade.points:g}", f"{grade.max_points:g}", seeds, device,
+                      found.level)
         if grade.internal_error:
             raise RuntimeError(f"internal grader error: {grade.internal_error}")
         return nb, resources

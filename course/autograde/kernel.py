@@ -20,6 +20,11 @@ which runs ``python -m ipykernel_launcher -f {connection_file}`` through
   connection file and its sockets; outside, a symlink at each socket path points into it.
   No other file of the runtime folder (other kernels' connection files) is visible to it;
   ``make autograde`` also gives each run a runtime folder of its own;
+* in the sandbox's fallback (no namespaces, no bind mounts) the private folder is a
+  temporary folder of its own that the sandbox's user can reach, and the connection file's
+  copy there names it; the notebooks stay unreadable (owned by the grader, mode 0600, for
+  the run); its seccomp filter lets the kernel make and listen on unix stream sockets,
+  ZMQ's ``ipc`` transport, but connect to none (:mod:`course.sandbox.network`);
 * interrupts arrive as messages (``interrupt_mode: message``): the kernel runs in a session
   of its own, out of reach of a signal to our process group.
 
@@ -35,10 +40,11 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from course.config import THREAD_VARIABLES, load_sandbox_config
-from course.sandbox.launcher import Spec, run_sandboxed
+from course.sandbox.launcher import Spec, run_sandboxed, sandbox_available
 
 KERNEL_NAME = "course-sandbox"
 KEPT_ENV = ("PATH", "LANG", "LANGUAGE", "TERM", "TZ", "PYTHONPATH", "PYTHONHASHSEED",
@@ -116,16 +122,24 @@ def launch(connection_file: str, kernel_args: list[str]) -> int:
                  "ZMQ over IPC at an absolute path (course.autograde.preprocessors.SandboxKernelManager, "
                  "or c.KernelManager.transport = 'ipc' and an absolute c.KernelManager.ip)")
     sockets = socket_paths(info)
-    where = os.path.dirname(info["ip"])  # the kernel sees its private folder here
+    config = load_sandbox_config()
+    bwrap = sandbox_available(config)
+    where = os.path.dirname(info["ip"])  # with bubblewrap the kernel sees its folder here
     stem = os.path.splitext(os.path.basename(connection_file))[0]
-    private = os.path.join(where, stem + "-sandbox")
     os.makedirs(where, mode=0o700, exist_ok=True)
-    shutil.rmtree(private, ignore_errors=True)
-    os.mkdir(private, 0o700)
+    if bwrap:
+        private = os.path.join(where, stem + "-sandbox")
+        shutil.rmtree(private, ignore_errors=True)
+        os.mkdir(private, 0o700)
+    else:  # the fallback binds nothing: a folder of its own that its user can reach
+        private = tempfile.mkdtemp(prefix="kernel-")
+    seen = where if bwrap else private
     links = []
     try:
-        inside = os.path.join(where, os.path.basename(connection_file))
-        shutil.copy2(connection_file, os.path.join(private, os.path.basename(connection_file)))
+        inside = os.path.join(seen, os.path.basename(connection_file))
+        info["ip"] = os.path.join(seen, os.path.basename(info["ip"]))
+        with open(os.path.join(private, os.path.basename(connection_file)), "w") as handle:
+            json.dump(info, handle)
         for path in sockets:
             if os.path.islink(path) or os.path.exists(path):
                 os.unlink(path)
@@ -135,10 +149,11 @@ def launch(connection_file: str, kernel_args: list[str]) -> int:
         cwd = os.getcwd()
         spec = Spec([sys.executable, "-m", "ipykernel_launcher", "-f", inside,
                      "--HistoryManager.hist_file=:memory:", *kernel_args],
-                    workdir=cwd, rw=[(private, where)],
+                    workdir=cwd, rw=[(private, seen)],
                     hide=sorted(glob.glob(os.path.join(glob.escape(cwd), "*.ipynb"))),
-                    env=kernel_environment(where), limits=load_sandbox_config())
-        return run_sandboxed(spec)
+                    env=kernel_environment(seen), limits=config,
+                    unix_listen=True)  # the fallback: ZMQ binds its IPC sockets
+        return run_sandboxed(spec, "bwrap" if bwrap else "fallback")
     finally:
         for path in links:
             if os.path.islink(path):

@@ -68,6 +68,12 @@ INTERNAL = ("The autograder had a problem of its own while running your code (no
             "instructor. ({error})")
 
 
+REFUSED = ("This submission was not graded: the autograder may not run student code here "
+           "without the isolation the course requires (not a problem with your notebook). "
+           "Your instructor can see the details; please tell them. (sandbox: {level}, "
+           "required: {required})")
+
+
 class AutograderError(Exception):
     """The autograder cannot be built (bad assignment name, bad setting, failed check)."""
 
@@ -256,6 +262,11 @@ def grade_submission(root: Path, settings: Settings) -> dict:
     one_thread_each()  # before torch is imported here: the cores are for the student
     started = time.monotonic()
     source = root / "source"
+    found = _isolation(root)
+    if not found.enough:
+        print(found.refusal())
+        return failure_results(REFUSED.format(level=found.level, required=found.required),
+                               extra={"isolation": found.as_dict()})
     config = load_grading_config(source / "pyproject.toml")
     assignment = load_assignment(settings.assignment, source / "source")
     device = resolve_device(config.device)
@@ -272,11 +283,26 @@ def grade_submission(root: Path, settings: Settings) -> dict:
         note = "\n\n".join(p for p in (INTERNAL.format(error=grade.internal_error), note) if p)
     extra = {"assignment": assignment.name, "device": device, "seeds": seeds,
              "reproduce": f"--seeds {','.join(map(str, seeds))}",
-             "autograder": settings.fingerprint}
+             "autograder": settings.fingerprint, "isolation": found.as_dict()}
     results = autograder_results(grade, assignment, seeds, settings.hidden_visibility,
                                  extra, note)
     results["execution_time"] = int(round(time.monotonic() - started))
     return results
+
+
+def _isolation(root: Path):
+    """The sandbox's isolation in this container (:mod:`course.sandbox.isolation`), printed
+    for the instructor (stdout is theirs only); in the fallback, the source notebook and
+    the results folder, and the zip's other private files, closed to the sandbox's user."""
+    from course.config import load_sandbox_config
+    from course.sandbox.isolation import close_private_files, isolation
+
+    source = root / "source"
+    found = isolation(load_sandbox_config(source / "pyproject.toml"))
+    print(found.summary())
+    if found.enough:
+        close_private_files(found, extra=[source / "source", root / "results"], root=source)
+    return found
 
 
 def _grade(assignment, config, device: str, seeds: list[int], notebook: Path):

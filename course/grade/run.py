@@ -174,6 +174,7 @@ class GradingRun:
                     "key": options.tls_key}
         self.quiet_output = quiet_output
         self.pool = None  # warm workers, warming up while this process imports the checkers
+        self.isolation = _isolation(options, self.submissions, self.grades_dir)
         one_thread_each()
         try:
             settings = load_grading_config().replace(
@@ -254,6 +255,7 @@ class GradingRun:
             "finished": time.ctime(), "command": sys.argv if command is None else command,
             "reproduce": f"--seeds {','.join(map(str, self.grader.seeds))}",
             "workers": self.worker_stats,
+            "isolation": self.isolation.as_dict(),
         }
         self.written = write_reports(self.grades_dir, self.name, grades, info, labels, partial)
         return self.written
@@ -270,8 +272,29 @@ class GradingRun:
             lines.append((f"note: {len(self.grades)} of {len(self.folders)} students were "
                           f"graded in this run: their rows replace theirs in the grade "
                           f"sheet, everyone else's are kept", "yellow"))
+        if self.isolation.level != "namespaces":
+            lines.append((f"note: student code ran with '{self.isolation.level}' isolation "
+                          f"(python -m course.sandbox --check says what it lacks)", "yellow"))
         lines += [(f"GRADER ERROR {error}", "red") for error in self.internal_errors]
         return lines
+
+
+def _isolation(options, submissions: Path, grades_dir: Path):
+    """The sandbox's isolation here (:mod:`course.sandbox.isolation`), refused with a
+    GradingSetupError when below ``[tool.course.sandbox] require`` (nobody is graded); in
+    the fallback, the course's private files are first closed to the sandbox's user."""
+    from course.sandbox.isolation import (IsolationRefused, close_private_files,
+                                          require_isolation)
+
+    try:
+        found = require_isolation()
+    except IsolationRefused as error:
+        raise GradingSetupError(str(error)) from None
+    closed = close_private_files(found, extra=[options.source, submissions, grades_dir])
+    if closed:
+        print(f"sandbox fallback: closed to other users (o-rwx): {', '.join(closed)}",
+              file=sys.stderr)
+    return found
 
 
 def _chosen_students(names: str, folders: list[str], submissions: Path) -> list[str]:

@@ -2,7 +2,8 @@
 chmod its folders (nbgrader follows symlinks): links, FIFOs, sockets and devices removed,
 the tree handed back to its owner (:func:`sanitize`); and a tree handed to a sandbox's user
 before a run (:func:`hand_over`).  Used by :mod:`course.sandbox.launcher`, the warm workers
-(:mod:`course.grade.warm_worker`) and nbgrader's hooks (:mod:`course.autograde.preprocessors`)."""
+(:mod:`course.grade.warm_worker`) and nbgrader's hooks (:mod:`course.autograde.preprocessors`); and
+files closed to other users (:func:`close_to_others`), which the fallback's user is."""
 
 from __future__ import annotations
 
@@ -58,3 +59,19 @@ def sanitize(root: str, owner: tuple[int, int] | None = None) -> list[str]:
             except OSError:
                 pass
     return removed
+
+
+def close_to_others(paths) -> list[str]:
+    """Take every other user's access away from ``paths`` (``o-rwx``; a folder's contents
+    then too), links not followed; returns the paths whose mode changed."""
+    changed = []
+    for path in paths:
+        try:
+            mode = stat.S_IMODE(os.lstat(path).st_mode)
+            if os.path.islink(path) or not mode & 0o007:
+                continue
+            os.chmod(path, mode & ~0o007)
+            changed.append(str(path))
+        except OSError:
+            continue
+    return changed

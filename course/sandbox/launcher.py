@@ -37,9 +37,13 @@ After the command ends the launcher kills whatever is left of the sandbox's user
 removes what its work folders now hold that a later root process could trip on: symlinks
 (``shutil.copy`` and ``os.chmod`` follow them), FIFOs, sockets.
 
-Where bubblewrap cannot run (not installed, no user namespaces, ``enabled = false``) the
-command still runs, as its own user (when root), without network (when root), in its own
-session, with the same limits, and one loud warning says "filesystem isolation is OFF".
+Where bubblewrap cannot run (not installed, no user namespaces, in Docker, ``enabled =
+false``) the command runs in the *fallback*: as its own user (when root), in its own
+session, with the same limits, and a seccomp filter (:mod:`course.sandbox.network`) that
+refuses new sockets, and one loud warning says "filesystem isolation is OFF".  What each
+mode gives and lacks, and whether a run may grade with it (``[tool.course.sandbox]
+require``), is :mod:`course.sandbox.isolation`'s.  When the filter cannot be set up the
+command does not run, unless ``require = "none"``.
 
 This module is the launcher (``python -m course.sandbox``: the bubblewrap command for a
 :class:`Spec`, and running it, watched): one job.  The callers' side is
@@ -48,7 +52,8 @@ command, ``python -m course.sandbox ... -- argv``, to hand to ``subprocess``); t
 rlimits of a sandbox are :mod:`course.sandbox.limits`, what it leaves behind is made safe by
 :mod:`course.sandbox.files`, and the watchdogs' meters are :mod:`course.sandbox.meters`.
 :func:`run_sandboxed` runs one in this process; :func:`sandbox_available` probes once.
-``python -m course.sandbox --check`` prints which mode grading will use.
+``python -m course.sandbox --check`` prints which isolation grading will use
+(:mod:`course.sandbox.isolation`).
 """
 
 from __future__ import annotations
@@ -71,6 +76,7 @@ from course.config import SandboxConfig, load_sandbox_config
 from course.sandbox.meters import folder_bytes, tree_resident_bytes
 from course.sandbox.files import hand_over, sanitize
 from course.sandbox.limits import _child_setup, _sandbox_uid, limits_for, reap
+from course.sandbox.network import SeccompUnavailable, network_filter
 
 log = logging.getLogger("course.sandbox.launcher")
 
@@ -85,8 +91,9 @@ TREE_DISK_FACTOR = 1.25  # its writable folders together: 1.25 x disk_limit_mb (
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 LIMIT_FIELDS = ("memory_limit_mb", "cpu_time_s", "wall_time_s", "file_size_limit_mb",
                 "disk_limit_mb", "max_processes", "max_open_files", "tmp_size_mb")
-OFF_WARNING = ("filesystem isolation is OFF: student code runs without bubblewrap (it can "
-               "read the course's files); {why}")
+OFF_WARNING = ("filesystem isolation is OFF: student code runs without bubblewrap, in the "
+               "sandbox's fallback (it can read what any user of this machine may read); "
+               "{why}")
 _STATE: dict = {}
 
 
@@ -107,6 +114,11 @@ class Spec:
     address_space_limit: bool = True  # RLIMIT_AS (never with gpu)
     env: dict[str, str] | None = None  # None: this process's environment
     limits: SandboxConfig = field(default_factory=SandboxConfig)
+    unix_listen: bool = False  # fallback: it may listen on unix sockets (the ZMQ kernel)
+
+
+class SandboxRefused(RuntimeError):
+    """The sandbox cannot give the isolation ``[tool.course.sandbox] require`` asks for."""
 
 
 def course_packages() -> list[str]:
@@ -242,7 +254,7 @@ def _probe(config: SandboxConfig) -> str:
         if proc.returncode != 0:
             return f"bwrap cannot run here: {err.decode(errors='replace').strip()[:300]}"
         return ""
-    except (OSError, subprocess.SubprocessError) as error:
+    except (OSError, subprocess.SubprocessError, SandboxRefused) as error:
         return f"bwrap cannot run here: {error}"
     finally:
         if uid is not None:
@@ -267,7 +279,9 @@ def _reachable_by_others(paths) -> bool:
 
 
 def _start(spec: Spec, mode: str, uid: int | None, **popen) -> subprocess.Popen:
-    """Start ``spec``: bwrap (``mode`` "bwrap") or the command itself, limits applied."""
+    """Start ``spec``: bwrap (``mode`` "bwrap") or the command itself, limits applied (the
+    fallback: and the network filter; SandboxRefused when it cannot be built, unless
+    ``require = "none"``)."""
     command = bwrap_args(spec, uid) if mode == "bwrap" else spec.command
     env = dict(os.environ if spec.env is None else spec.env)
     env["HOME"] = spec.workdir
@@ -275,24 +289,53 @@ def _start(spec: Spec, mode: str, uid: int | None, **popen) -> subprocess.Popen:
     limits = limits_for(spec, uid)
     # bwrap needs root to set up (it drops to uid itself); the fallback drops here
     drop = uid if mode != "bwrap" else None
-    return subprocess.Popen(
-        command, cwd=spec.workdir, env=env, pass_fds=list(spec.keep_fds),
-        preexec_fn=lambda: _child_setup(limits, drop, fallback=(mode != "bwrap")),
-        start_new_session=(mode != "bwrap"), **popen)
+    network = _network_filter(spec) if mode != "bwrap" else None
+    try:
+        return subprocess.Popen(
+            command, cwd=spec.workdir, env=env, pass_fds=list(spec.keep_fds),
+            preexec_fn=lambda: _child_setup(limits, drop, network),
+            start_new_session=(mode != "bwrap"), **popen)
+    except subprocess.SubprocessError as error:  # the child's setup failed: nothing ran
+        raise SandboxRefused(f"the sandboxed process could not be set up (limits, user"
+                             f"{', seccomp filter' if network is not None else ''}): "
+                             f"{error}") from None
+
+
+def _network_filter(spec: Spec):
+    """The fallback's seccomp filter for ``spec``; None (and a warning) where it cannot be
+    built and ``require = "none"``; else SandboxRefused."""
+    try:
+        return network_filter(spec.unix_listen)
+    except SeccompUnavailable as error:
+        if spec.limits.require != "none":
+            raise SandboxRefused(f"the sandbox cannot cut the network ({error}); "
+                                 f"[tool.course.sandbox] require = "
+                                 f"{spec.limits.require!r}") from None
+        log.warning(f"WARNING: student code keeps the network: {error}")
+        return None
+
+
+def fallback_uid(program: str) -> int | None:
+    """The user the fallback runs ``program`` as: a user of its own when we are root and
+    other users can reach the Python installation, the course's packages and ``program``;
+    else None (as we are)."""
+    uid = _sandbox_uid()
+    if uid is not None and not _reachable_by_others(
+            python_dirs() + course_packages() + [os.path.dirname(program)]):
+        uid = None  # e.g. Python or the course in a folder only we can reach (/root)
+        if not _STATE.get("warned_root"):
+            _STATE["warned_root"] = True
+            log.warning("WARNING: the sandbox fallback runs student code as root: Python "
+                        "or the course is installed where other users cannot reach it")
+    return uid
 
 
 def run_sandboxed(spec: Spec, mode: str | None = None) -> int:
     """Run ``spec`` (blocking); returns its exit status, negative for a signal, as
-    :class:`subprocess.Popen` does.  Signals to this process stop the sandbox."""
+    :class:`subprocess.Popen` does.  Signals to this process stop the sandbox.
+    SandboxRefused: the fallback cannot cut the network (and may not run without)."""
     mode = mode or ("bwrap" if sandbox_available(spec.limits) else "fallback")
-    uid = _sandbox_uid()
-    if uid is not None and mode != "bwrap" and not _reachable_by_others(
-            python_dirs() + [os.path.dirname(spec.command[0])]):
-        uid = None  # the interpreter is in a folder only we can reach (e.g. /root)
-        if not _STATE.get("warned_root"):
-            _STATE["warned_root"] = True
-            log.warning("WARNING: the sandbox fallback runs student code as root: Python "
-                        "is installed where other users cannot reach it")
+    uid = _sandbox_uid() if mode == "bwrap" else fallback_uid(spec.command[0])
     writable = [spec.workdir] + [source for source, _ in spec.rw]
     owners = {}
     for folder in writable:
@@ -300,6 +343,7 @@ def run_sandboxed(spec: Spec, mode: str | None = None) -> int:
         owners[folder] = (info.st_uid, info.st_gid)
         if uid is not None:
             hand_over(folder, uid, uid)
+    hidden = _hide(spec.hide, uid) if mode != "bwrap" else {}
     try:
         memory = int(spec.limits.memory_limit_mb * 2**20 * TREE_MEMORY_FACTOR)
         disk = int(spec.limits.disk_limit_mb * 2**20 * TREE_DISK_FACTOR)
@@ -310,6 +354,41 @@ def run_sandboxed(spec: Spec, mode: str | None = None) -> int:
             reap(uid)
         for folder in writable:
             sanitize(folder, owners[folder] if uid is not None else None)
+        for path, mode_bits in hidden.items():
+            _chmod_plain_file(path, mode_bits)
+
+
+def _hide(paths, uid: int | None) -> dict:
+    """The fallback's ``--hide``: each file, owned by us for the run (were it handed over
+    with its folder) with mode 0600, which the sandbox's user cannot read; returns each
+    one's mode, which :func:`run_sandboxed` puts back (its owner: :func:`sanitize`'s).
+    Running as ourselves (uid None), nothing can be hidden."""
+    hidden = {}
+    for path in paths if uid is not None else ():
+        try:
+            info = os.lstat(path)
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            hidden[path] = stat.S_IMODE(info.st_mode)
+            if info.st_uid == uid:
+                os.chown(path, os.geteuid(), os.getegid(), follow_symlinks=False)
+            _chmod_plain_file(path, 0o600)
+        except OSError:
+            continue
+    return hidden
+
+
+def _chmod_plain_file(path: str, mode_bits: int) -> None:
+    """chmod a regular file, never through a link (one the student may have put there)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.fchmod(fd, mode_bits)
+    finally:
+        os.close(fd)
 
 
 def _wait(proc: subprocess.Popen, wall_time_s: float, memory_bytes: int | None,
@@ -398,7 +477,8 @@ def _parse(argv):
     parser = argparse.ArgumentParser(prog="python -m course.sandbox",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true",
-                        help="say whether bubblewrap isolation works here, and exit")
+                        help="say which isolation student code gets here and what it "
+                             "lacks; exit 1 when below [tool.course.sandbox] require")
     parser.add_argument("--mode", choices=("bwrap", "fallback"), default=None)
     parser.add_argument("--workdir")
     parser.add_argument("--ro", nargs=2, action="append", default=[],
@@ -419,10 +499,14 @@ def main(argv=None) -> None:
     args = _parse(sys.argv[1:] if argv is None else argv)
     config = load_sandbox_config()
     if args.check:
-        ok = sandbox_available(config)
-        print("sandbox: bubblewrap isolation is ON" if ok else
-              "sandbox: " + OFF_WARNING.format(why=_STATE.get("why", "")))
-        sys.exit(0)
+        from course.sandbox.isolation import isolation
+
+        found = isolation(config)
+        print("sandbox: bubblewrap isolation is ON" if found.level == "namespaces" else
+              "sandbox: " + OFF_WARNING.format(why=found.why))
+        print(found.summary())
+        print("grading " + ("may go on" if found.enough else "is refused: " + found.refusal()))
+        sys.exit(0 if found.enough else 1)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command or not args.workdir:
         sys.exit("course.sandbox.launcher: need --workdir and a command after --")
@@ -437,4 +521,8 @@ def main(argv=None) -> None:
     import resource
 
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    _exit_like(run_sandboxed(spec, mode), mode)
+    try:
+        status = run_sandboxed(spec, mode)
+    except SandboxRefused as error:
+        sys.exit(f"course.sandbox.launcher: {error}")
+    _exit_like(status, mode)

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from course.sandbox.network import load as load_network_filter
+
 if TYPE_CHECKING:
     from course.sandbox.launcher import Spec
 
@@ -96,25 +98,22 @@ def limits_for(spec: Spec, uid: int | None) -> Limits:
         processes=processes, open_files=config.max_open_files)
 
 
-def _unshare_network() -> None:
-    """In the child, as root: a network namespace of its own (the fallback's isolation)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.unshare(0x40000000)  # CLONE_NEWNET; failure leaves the network as it is
-
-
 def _die_with_parent() -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _child_setup(limits: Limits, uid: int | None, fallback: bool) -> None:
-    """Runs in the child between fork and exec (no threads, no logging here)."""
+def _child_setup(limits: Limits, uid: int | None, network=None) -> None:
+    """Runs in the child between fork and exec (no threads, no logging here): the limits,
+    the sandbox's user, then (the fallback) ``network``, a seccomp filter that refuses new
+    sockets (:mod:`course.sandbox.network`), loaded last: it holds for everything the
+    command runs."""
     _die_with_parent()
-    if fallback and os.geteuid() == 0:
-        _unshare_network()
     limits.apply()
     if uid is not None:
         _drop_privileges(uid)
+    if network is not None:
+        load_network_filter(network)
 
 
 def reap(uid: int, rounds: int = 50) -> int:

@@ -342,6 +342,8 @@ def test_check_command_says_which_mode():
     assert result.returncode == 0
     expected = "isolation is ON" if sandbox_available(CONFIG) else "isolation is OFF"
     assert expected in result.stdout
+    if sandbox_available(CONFIG):  # the record every report carries (isolation.py)
+        assert "sandbox isolation: namespaces (required: fallback)" in result.stdout
 
 
 def test_processes_that_together_hold_too_much_memory_are_stopped(tmp_path):
