@@ -75,8 +75,11 @@ find_python() {
 }
 
 # bubblewrap: the sandbox around student code (course/sandbox/launcher.py); without it
-# grading still runs, with the fallback sandbox, and says so.
+# grading still runs, with the fallback sandbox, and says so.  libseccomp2: the fallback's
+# network cut (course/sandbox/network.py, through pyseccomp); apt depends on it, so it is
+# there already on Gradescope's images, and this only makes sure.
 apt_install bubblewrap || echo "setup.sh: WARNING: bubblewrap could not be installed" >&2
+apt_install libseccomp2 || echo "setup.sh: WARNING: libseccomp2 could not be installed" >&2
 
 PYTHON=$(find_python)
 if [ -z "$PYTHON" ] && [ -z "${COURSE_PYTHON:-}" ]; then
