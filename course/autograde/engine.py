@@ -26,7 +26,8 @@ list of autograde preprocessors.  For each submitted notebook it
    same messages.
 
 The run's seeds and device are recorded in the autograded notebook's metadata
-(``course_grading``) and in nbgrader's log; what the student's code printed while it was
+(``course_grading``) and in nbgrader's log, where each student then gets one progress line,
+``[3/20] alice  graded 18/21  1.2 s  ETA 20 s`` (:mod:`course.autograde.progress`); what the student's code printed while it was
 graded is kept beside the notebook, ``autograded/<student>/<a>/student_output.txt`` (as
 ``make grade`` keeps it in ``grades/``), for the TA.
 """
@@ -43,6 +44,7 @@ from nbformat.notebooknode import NotebookNode
 from traitlets import Enum, List, Unicode
 
 from course.autograde.preprocessors import SandboxedExecute, is_test_cell
+from course.autograde.progress import progress_for
 from course.grade.grader import CheckResult, StudentGrade
 
 RECORD_KEY = "course_grading"  # notebook metadata with the run's seeds (kept by nbgrader)
@@ -103,6 +105,7 @@ class Engine:
 
 
 _ENGINES: dict[tuple, Engine] = {}
+_LOGGED_SEEDS: dict[str, tuple] = {}  # assignment -> the (seeds, device) last logged
 
 
 def engine_for(root: Path, assignment: str, seeds: list[int] | None) -> Engine:
@@ -221,11 +224,22 @@ class EngineExecute(SandboxedExecute):
         nb.metadata[RECORD_KEY] = {"seeds": seeds, "device": device,
                                    "demo_cells": self.demo_cells,
                                    "reproduce": f"--seeds {','.join(map(str, seeds))}"}
-        self.log.info("%s: %s/%s points by the grading engine (seeds %s, %s)", student,
-                      f"{grade.points:g}", f"{grade.max_points:g}", seeds, device)
+        self._log_progress(course, assignment, student, grade, seeds, device)
         if grade.internal_error:
             raise RuntimeError(f"internal grader error: {grade.internal_error}")
         return nb, resources
+
+    def _log_progress(self, course, assignment, student, grade, seeds, device) -> None:
+        """The student's progress line (:mod:`course.autograde.progress`), after the run's
+        seeds and device whenever they are new to this log."""
+        if _LOGGED_SEEDS.get(assignment) != (seeds, device):
+            _LOGGED_SEEDS[assignment] = (seeds, device)
+            self.log.info("%s: graded by the grading engine on %s with seeds %s "
+                          "(--EngineExecute.seeds=\"%s\" reproduces them)",
+                          assignment, device, seeds, seeds)
+        folder = course.format_path(course.submitted_directory, student, assignment)
+        self.log.info("%s", progress_for(course, assignment).line(
+            folder, student, grade.points, grade.max_points))
 
     def _grade(self, root: Path, assignment: str, student: str, notebook: Path):
         """(grade, seeds, device): handed over by make autograde, or graded now."""
