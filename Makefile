@@ -70,7 +70,7 @@ sandbox:
 
 # Each step says what it does on stderr first: pip stays quiet, and torch alone takes minutes.
 $(STAMP): requirements.txt constraints.txt pyproject.toml
-	@echo "make venv: [1/3] $(VENV): a virtual environment of $(PYTHON)" >&2
+	@echo "make venv: [1/3] a virtual environment in $(VENV) ($(PYTHON); kept if there is one)" >&2
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "make venv: [2/3] installing the pinned packages of requirements.txt and their" \
 	  "dependencies (constraints.txt; torch CPU among them: minutes the first time)" >&2

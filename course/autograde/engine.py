@@ -27,9 +27,10 @@ list of autograde preprocessors.  For each submitted notebook it
 
 The run's seeds and device are recorded in the autograded notebook's metadata
 (``course_grading``) and in nbgrader's log, where each student then gets one progress line,
-``[3/20] alice  graded 18/21  1.2 s  ETA 20 s`` (:mod:`course.autograde.progress`); what the student's code printed while it was
-graded is kept beside the notebook, ``autograded/<student>/<a>/student_output.txt`` (as
-``make grade`` keeps it in ``grades/``), for the TA.
+``[3/20] alice  graded 18/21  1.2 s  ETA 20 s`` (:mod:`course.autograde.progress`).  What
+the student's code printed while it was graded is kept beside the notebook,
+``autograded/<student>/<a>/student_output.txt`` (as ``make grade`` keeps it in
+``grades/``), for the TA.
 """
 
 from __future__ import annotations
