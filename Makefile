@@ -62,6 +62,7 @@ $(KERNELSPEC): $(STAMP) course/autograde/kernel.py
 sandbox:
 	@command -v bwrap >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make venv: installing bubblewrap (apt-get), the sandbox of student code" >&2; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap) \
 	      >/dev/null 2>&1 || true; \
 	  fi; \
@@ -70,14 +71,20 @@ sandbox:
 	    "(apt-get install bubblewrap; python -m course.sandbox --check)" >&2; \
 	}
 
+# Each step says what it does on stderr first: pip stays quiet, and torch alone takes minutes.
 $(STAMP): requirements.txt constraints.txt pyproject.toml
+	@echo "make venv: [1/3] a virtual environment in $(VENV) ($(PYTHON); kept if there is one)" >&2
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "make venv: [2/3] installing the pinned packages of requirements.txt and their" \
+	  "dependencies (constraints.txt; torch CPU among them: minutes the first time)" >&2
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	@echo "make venv: [3/3] installing the course's own code (pip install -e .)" >&2
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 # venv, not just the packages: plain `nbgrader autograde` right after `make release` needs the
 # sandboxed kernel's kernelspec (demo_cells = "run") and bubblewrap.
+# Progress on stderr: a line per assignment and step, a bar over each source notebook's cells.
 release: venv
 	$(BIN)/python -m course.release $(RELEASE_ARGS)
 

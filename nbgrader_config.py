@@ -4,10 +4,13 @@ tests/test_nbgrader_config.py that shows what goes wrong without it."""
 import os
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades,
-                                    IgnorePattern, LimitOutput, SaveAutoGrades)
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,
+                                    DeduplicateIds, GetGrades, IgnorePattern, LimitOutput,
+                                    OverwriteKernelspec, SaveAutoGrades)
 
-from course.autograde.preprocessors import HideHiddenTests, drop_submitted_links
+from course.autograde.preprocessors import (HideHiddenTests, OverwriteReleasedCells,
+                                            drop_submitted_links,
+                                            ignore_gradebook_autoflush_warnings)
 from course.autograde.engine import EngineExecute
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
@@ -68,6 +71,16 @@ c.IgnorePattern.pattern = r"^\s*$|\d+it \[|it/s\]|s/it\]|\d+%\||Warning"
 
 # A student who deletes a test cell still gets it graded (nbgrader restores it).
 c.OverwriteCells.add_missing_cells = True
+
+# An honest submission is graded without alarms: stock OverwriteCells warns "Attribute
+# 'checksum' ... has changed!" on every test cell with hidden tests (the gradebook's checksum
+# is taken before they are removed); OverwriteReleasedCells warns only when a read-only cell
+# differs from the released one, and restores it as before.  The rest is nbgrader's default.
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteReleasedCells, CheckCellMetadata,
+]
+# ... and without SQLAlchemy's harmless autoflush warnings from nbgrader's add_submission.
+ignore_gradebook_autoflush_warnings()
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

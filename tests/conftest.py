@@ -101,6 +101,7 @@ def release_course(root: Path) -> Path:
     if result.returncode != 0:
         pytest.fail(f"make release failed:\n{result.stdout}\n{result.stderr}")
     (root / "release.log").write_text(result.stdout)
+    (root / "release.err").write_text(result.stderr)  # its progress lines
     return root
 
 

@@ -8,6 +8,7 @@ and the same messages (one engine, two front ends).
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import nbformat
@@ -15,7 +16,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from course.grade.grader import draw_seeds
-from course.notebooks import cell_kind
+from course.notebooks import cell_kind, grade_id
 from tests.conftest import nbgrader
 from tests.engine_agreement import disagreements
 from tests.grading.grader_cli import output, run_grader
@@ -98,6 +99,33 @@ def test_make_grade_gives_the_same_points_and_messages(autograded, tmp_path):
                         "--seeds", ",".join(map(str, seeds)))
     assert result.returncode == 0, output(result)
     assert not disagreements(root, ASSIGNMENT, tmp_path / f"{ASSIGNMENT}.csv")
+
+
+CHECKSUM_WARNING = re.compile(r"Attribute 'checksum' for cell (\S+) has changed!")
+
+
+def test_honest_work_raises_no_alarm_and_an_edited_test_cell_does(autograded):
+    """A fresh gradebook (each submission created): no SQLAlchemy warning, and a checksum
+    warning only for the test cell a student edited, which is graded as released."""
+    root, result, _ = autograded
+    assert "SAWarning" not in result.stderr, result.stderr[-3000:]
+    assert CHECKSUM_WARNING.findall(result.stderr) == ["mse_loss_tests"], result.stderr[-3000:]
+    path = root / "autograded" / "edited_test" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    restored = next(c.source for c in nbformat.read(str(path), 4).cells
+                    if grade_id(c) == "mse_loss_tests")
+    assert "test_mse_loss(mse_loss)" in restored and "BEGIN HIDDEN TESTS" in restored
+
+
+def test_autograde_logs_one_line_per_student_with_a_count_and_an_eta(autograded):
+    """[k/n] student  graded p/q  s  ETA ..., in nbgrader's order; the last says done."""
+    _, result, _ = autograded
+    lines = re.findall(r"\[(\d+)/(\d+)\] (\S+)  graded (\S+)/21  [\d.]+ s  (ETA|done in) ",
+                       result.stderr)
+    students = sorted(CLASS)
+    assert [(int(k), int(n), who) for k, n, who, _, _ in lines] == \
+        [(k, len(students), who) for k, who in enumerate(students, 1)], result.stderr[-3000:]
+    assert [end for *_, end in lines] == ["ETA"] * (len(students) - 1) + ["done in"]
+    assert dict((who, float(p)) for _, _, who, p, _ in lines)["correct"] == 21
 
 
 def test_the_run_is_recorded_in_the_autograded_notebook(autograded):

@@ -109,3 +109,28 @@ def test_test_cells_end_without_a_value_nbgrader_could_read_as_partial_credit(
     for cell in graded_test_cells(nb):
         kinds = {o.output_type for o in cell.outputs}
         assert "execute_result" not in kinds, cell.metadata["nbgrader"]["grade_id"]
+
+
+def test_only_nbgrader_add_submission_autoflush_warnings_are_silenced():
+    """nbgrader_config.py silences the three harmless SQLAlchemy warnings of nbgrader's
+    add_submission (tests/test_autograde.py: none in a real run); any other SQLAlchemy
+    warning, or the same text from elsewhere, still shows."""
+    import warnings
+
+    from sqlalchemy.exc import SAWarning
+
+    from course.autograde.preprocessors import ignore_gradebook_autoflush_warnings
+
+    harmless = ("Object of type <SubmittedNotebook> not in session, add operation along "
+                "'Notebook.submissions' will not proceed (This warning originated from the "
+                "Session 'autoflush' process)")
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        ignore_gradebook_autoflush_warnings()
+        for message, module in [(harmless, "nbgrader.api"), (harmless, "course.export.lms"),
+                                ("Object of type <Grade> not in session, add operation "
+                                 "along 'Grade.notebook' will not proceed", "nbgrader.api"),
+                                ("relationship X will copy column y", "nbgrader.api")]:
+            warnings.warn_explicit(message, SAWarning, "api.py", 1, module=module)
+    assert [(str(w.message)[:20]) for w in shown] == [
+        "Object of type <Subm", "Object of type <Grad", "relationship X will "]

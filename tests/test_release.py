@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -59,6 +60,22 @@ def test_release_summary_reports_points(released_course, assignment):
     line = next(l for l in log.splitlines() if l.startswith(f"{assignment}:"))
     assert "graded cells" in line and "autograded" in line and "manual points" in line
     assert "stubs" in line
+
+
+def test_release_says_what_it_is_doing_on_stderr(released_course):
+    """A line per assignment and step, and a bar that counts each source notebook's code
+    cells to the end; stdout keeps only the summary rows."""
+    err = (released_course / "release.err").read_text()
+    for number, assignment in enumerate(ASSIGNMENTS, 1):
+        step = f"[{number}/{len(ASSIGNMENTS)}] {assignment}"
+        assert f"make release: {step}: running the source notebook" in err, err[-2000:]
+        assert f"make release: {step}: nbgrader generate_assignment" in err
+        nb = nbformat.read(str(REPO / "source" / assignment / f"{assignment}.ipynb"), 4)
+        cells = sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip())
+        assert re.search(rf"{re.escape(step)}: 100%\|[^|\r\n]*\| {cells}/{cells} cells \[",
+                         err), assignment
+    log = (released_course / "release.log").read_text()
+    assert "make release:" not in log and " cells [" not in log
 
 
 def test_committed_sources_have_no_outputs():

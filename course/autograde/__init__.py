@@ -3,8 +3,10 @@
 * :mod:`course.autograde.engine` -- ``EngineExecute``: nbgrader's Execute step done by
   :mod:`course.grade` (no verdict runs in the student's kernel);
 * :mod:`course.autograde.preprocessors` -- the hardened nbgrader pieces: an Execute that
-  survives a hostile notebook, feedback that hides hidden tests, the kernel manager, the
-  submission hooks;
+  survives a hostile notebook, a check of read-only cells that warns only about real edits
+  (and the filter of nbgrader's harmless SQLAlchemy warnings), feedback that hides hidden
+  tests, the kernel manager, the submission hooks;
+* :mod:`course.autograde.progress` -- the log line per student: count, points, ETA;
 * :mod:`course.autograde.kernel` -- the sandboxed IPython kernel (demo cells, and the stock
   kernel path that ``make bench`` measures);
 * :mod:`course.autograde.parallel` -- ``make autograde`` (``python -m course.autograde``, this

@@ -26,9 +26,11 @@ list of autograde preprocessors.  For each submitted notebook it
    same messages.
 
 The run's seeds and device are recorded in the autograded notebook's metadata
-(``course_grading``) and in nbgrader's log; what the student's code printed while it was
-graded is kept beside the notebook, ``autograded/<student>/<a>/student_output.txt`` (as
-``make grade`` keeps it in ``grades/``), for the TA.
+(``course_grading``) and in nbgrader's log, where each student then gets one progress line,
+``[3/20] alice  graded 18/21  1.2 s  ETA 20 s`` (:mod:`course.autograde.progress`).  What
+the student's code printed while it was graded is kept beside the notebook,
+``autograded/<student>/<a>/student_output.txt`` (as ``make grade`` keeps it in
+``grades/``), for the TA.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from nbformat.notebooknode import NotebookNode
 from traitlets import Enum, List, Unicode
 
 from course.autograde.preprocessors import SandboxedExecute, is_test_cell
+from course.autograde.progress import progress_for
 from course.grade.grader import CheckResult, StudentGrade
 
 RECORD_KEY = "course_grading"  # notebook metadata with the run's seeds (kept by nbgrader)
@@ -117,6 +120,7 @@ def engine_isolation(root: Path):
 
 
 _ENGINES: dict[tuple, Engine] = {}
+_LOGGED_SEEDS: dict[str, tuple] = {}  # assignment -> the (seeds, device, sandbox) last logged
 
 
 def engine_for(root: Path, assignment: str, seeds: list[int] | None) -> Engine:
@@ -237,12 +241,23 @@ class EngineExecute(SandboxedExecute):
                                    "demo_cells": self.demo_cells,
                                    "reproduce": f"--seeds {','.join(map(str, seeds))}",
                                    "isolation": found.as_dict()}
-        self.log.info("%s: %s/%s points by the grading engine (seeds %s, %s, sandbox %s)",
-                      student, f"{grade.points:g}", f"{grade.max_points:g}", seeds, device,
-                      found.level)
+        self._log_progress(course, assignment, student, grade, seeds, device, found.level)
         if grade.internal_error:
             raise RuntimeError(f"internal grader error: {grade.internal_error}")
         return nb, resources
+
+    def _log_progress(self, course, assignment, student, grade, seeds, device,
+                      isolation: str) -> None:
+        """The student's progress line (:mod:`course.autograde.progress`), after the run's
+        seeds, device and sandbox whenever they are new to this log."""
+        if _LOGGED_SEEDS.get(assignment) != (seeds, device, isolation):
+            _LOGGED_SEEDS[assignment] = (seeds, device, isolation)
+            self.log.info("%s: graded by the grading engine on %s with seeds %s, sandbox %s "
+                          "(--EngineExecute.seeds=\"%s\" reproduces them)",
+                          assignment, device, seeds, isolation, seeds)
+        folder = course.format_path(course.submitted_directory, student, assignment)
+        self.log.info("%s", progress_for(course, assignment).line(
+            folder, student, grade.points, grade.max_points))
 
     def _grade(self, root: Path, assignment: str, student: str, notebook: Path):
         """(grade, seeds, device): handed over by make autograde, or graded now."""

@@ -63,6 +63,7 @@ from pathlib import Path
 
 from course.config import ROOT, THREAD_VARIABLES
 from course.autograde.engine import grade_path
+from course.autograde.preprocessors import ignore_gradebook_autoflush_warnings
 
 
 @dataclass
@@ -102,12 +103,10 @@ def merge_submission(source_url: str, target_url: str, assignment: str, student:
     import warnings
 
     from nbgrader.api import Gradebook, MissingEntry
-    from sqlalchemy.exc import SAWarning
 
     with Gradebook(source_url, course_id) as src, Gradebook(target_url, course_id) as dst, \
             warnings.catch_warnings():
-        # nbgrader's add_submission triggers SQLAlchemy autoflush warnings (as in autograde)
-        warnings.simplefilter("ignore", SAWarning)
+        ignore_gradebook_autoflush_warnings()  # nbgrader's add_submission, as in autograde
         try:
             submission = src.find_submission(assignment, student)
         except MissingEntry:

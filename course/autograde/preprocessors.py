@@ -1,6 +1,17 @@
-"""nbgrader, hardened for hostile notebooks: an Execute that survives, feedback that hides.
+"""nbgrader, hardened for hostile notebooks: an Execute that survives, feedback that hides,
+and a check of the test cells that warns about edits only.
 
-Both are nbgrader preprocessors, selected in nbgrader_config.py.
+All are nbgrader preprocessors, selected in nbgrader_config.py.
+
+:class:`OverwriteReleasedCells` replaces nbgrader's ``OverwriteCells`` in ``nbgrader
+autograde``.  nbgrader records each read-only cell's checksum in the gradebook *before* it
+removes the hidden tests (``generate_assignment`` runs ``SaveCells``, then
+``ClearHiddenTests``), and autograde compares the submitted cell with that checksum: every
+test cell with hidden tests "has changed!" in every honest submission (nbgrader issue
+#1961), about 14 warnings per hw4 student that read like tampering.  Here a test cell
+exactly as released (the gradebook's source with its hidden region removed) gets its hidden
+tests back silently; any other difference still gets nbgrader's warning and the cell
+restored, as before.
 
 :class:`SandboxedExecute` replaces nbgrader's ``Execute`` in ``nbgrader autograde``.  Stock
 nbgrader loses a student's whole notebook, and exits 1, when the kernel dies (``os._exit``,
@@ -28,16 +39,18 @@ import copy
 import os
 import re
 import uuid
+import warnings
 
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.paths import jupyter_runtime_dir
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader.api import MissingEntry
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor, OverwriteCells
 from traitlets import Integer, List, Unicode, default
 
-from course.notebooks import BEGIN_HIDDEN, END_HIDDEN, nbgrader_meta
+from course.notebooks import BEGIN_HIDDEN, END_HIDDEN, nbgrader_meta, remove_hidden_tests
 from course.sandbox.files import sanitize
 from course.sandbox.limits import UID_BASE, reap
 
@@ -53,6 +66,29 @@ def is_test_cell(cell) -> bool:
     meta = nbgrader_meta(cell)
     return cell.get("cell_type") == "code" and bool(meta.get("grade")) \
         and not meta.get("solution")
+
+
+class OverwriteReleasedCells(OverwriteCells):
+    """nbgrader's OverwriteCells that knows a released test cell lacks its hidden tests (see
+    the module's docstring); configured as ``OverwriteCells`` (``add_missing_cells``)."""
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        recorded = self._recorded_source(cell)
+        if recorded is not None and recorded != cell.source \
+                and remove_hidden_tests(recorded) == cell.source:
+            cell.source = recorded  # as released: what nbgrader restores, minus the alarm
+        return super().preprocess_cell(cell, resources, cell_index)
+
+    def _recorded_source(self, cell) -> str | None:
+        """The gradebook's source of a read-only cell (hidden tests included), or None."""
+        gid = nbgrader_meta(cell).get("grade_id")
+        if not gid:
+            return None
+        try:
+            source = self.gradebook.find_source_cell(gid, self.notebook_id, self.assignment_id)
+        except MissingEntry:
+            return None
+        return source.source if source.locked else None
 
 
 class SandboxKernelManager(AsyncKernelManager):
@@ -235,6 +271,25 @@ def drop_submitted_links(assignment: str, student: str, notebooks=(), root: str 
             "%s: removed from the submission (not plain files): %s", student,
             ", ".join(os.path.relpath(p, folder) for p in removed))
     return removed
+
+
+# SQLAlchemy 2 no longer adds an object to the session through a backref.  nbgrader's
+# Gradebook.add_submission (nbgrader/api.py, 0.9.6) builds the new SubmittedAssignment and its
+# SubmittedNotebooks, reads a lazy relationship before it calls ``db.add(submission)`` (the
+# read autoflushes, and SQLAlchemy warns that the not-yet-added objects are not flushed *in
+# that autoflush*), then adds and commits them: everything is saved.  Three harmless
+# warnings per new submission, which a TA reads as a database error.
+GRADEBOOK_AUTOFLUSH_WARNING = (r"Object of type <Submitted(Assignment|Notebook)> not in session, "
+                               r"add operation along '(Assignment|Student|Notebook)\.submissions' "
+                               r"will not proceed")
+
+
+def ignore_gradebook_autoflush_warnings() -> None:
+    """Silence exactly those SQLAlchemy warnings of nbgrader's add_submission (above)."""
+    from sqlalchemy.exc import SAWarning
+
+    warnings.filterwarnings("ignore", message=GRADEBOOK_AUTOFLUSH_WARNING, category=SAWarning,
+                            module=r"nbgrader\.api")
 
 
 # --------------------------------------------------------------------------- feedback

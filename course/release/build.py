@@ -11,6 +11,11 @@ For each assignment, in order:
 4. verify the stub carries no solution or hidden-test text;
 5. print a summary: graded cells, autograded and manual points, number of stubs.
 
+While it works it says so on stderr: a line per assignment and step
+(``make release: [2/5] hw2_mlp_training: running the source notebook ...``) and a progress
+bar over the source notebook's cells, with the running cell and an ETA; the summary rows
+are the only lines on stdout.
+
 Usage: python -m course.release [ASSIGNMENT ...] [--root DIR] [--no-execute] [--keep-executed DIR]
 """
 
@@ -34,13 +39,20 @@ MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN T
 STUBS = ("YOUR CODE HERE", "YOUR ANSWER HERE")
 
 
-def check_source(root: Path, assignment: str, keep: Path | None = None) -> float:
+def say(text: str) -> None:
+    """A progress line of ``make release``, on stderr (the summary rows go to stdout)."""
+    print(f"make release: {text}", file=sys.stderr, flush=True)
+
+
+def check_source(root: Path, assignment: str, keep: Path | None = None,
+                 progress: str | None = None) -> float:
     """Run the solved source notebook; raise SourceNotebookError if it would not score fully.
 
-    With ``keep``, the executed notebook is written there (for tests and timing reports).
+    With ``keep``, the executed notebook is written there (for tests and timing reports);
+    with ``progress``, a bar over its cells runs on stderr with that description.
     """
     path = root / "source" / assignment / f"{assignment}.ipynb"
-    nb, durations = execute_notebook(path)
+    nb, durations = execute_notebook(path, progress=progress)
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
         for index, seconds in durations.items():
@@ -146,8 +158,13 @@ def release(root: Path, names: list[str], execute: bool = True,
             keep: Path | None = None) -> list[dict]:
     """Release each assignment in ``names``; returns the summary rows."""
     rows = []
-    for assignment in names:
-        seconds = check_source(root, assignment, keep) if execute else None
+    for number, assignment in enumerate(names, 1):
+        step = f"[{number}/{len(names)}] {assignment}"
+        seconds = None
+        if execute:
+            say(f"{step}: running the source notebook with its solutions")
+            seconds = check_source(root, assignment, keep, progress=step)
+        say(f"{step}: nbgrader generate_assignment, the support code beside the stub, the zip")
         target = generate(root, assignment)
         found = leaks(target)
         if found:

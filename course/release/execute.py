@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -37,12 +38,28 @@ def cell_label(nb, index: int) -> str:
     return f"cell {index} ({first[:60]!r})"
 
 
-def execute_notebook(path: Path, timeout: int | None = None):
+def cell_bar(nb, description: str | None):
+    """A tqdm bar on stderr over the notebook's code cells (``description`` first, the
+    running cell last), or None without a description.  It runs here, in the process that
+    drives the kernel: nothing of it reaches a cell's outputs."""
+    if description is None:
+        return None
+    from tqdm import tqdm
+
+    code = sum(1 for cell in nb.cells if cell.cell_type == "code" and cell.source.strip())
+    return tqdm(total=code, desc=description, unit="cell", file=sys.stderr, mininterval=0.5,
+                dynamic_ncols=True, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} cells "
+                                               "[{elapsed}<{remaining}{postfix}]")
+
+
+def execute_notebook(path: Path, timeout: int | None = None, progress: str | None = None):
     """Execute ``path`` in its own folder; return the executed notebook and seconds per cell.
 
-    Raises SourceNotebookError naming the failing cell.
+    With ``progress`` (a description), a bar over its code cells runs on stderr
+    (:func:`cell_bar`).  Raises SourceNotebookError naming the failing cell.
     """
     nb = nbformat.read(str(path), as_version=4)
+    bar = cell_bar(nb, progress)
     timeout = timeout or nbgrader_setting("Execute", "timeout")
     sockets = tempfile.TemporaryDirectory(prefix="kernel-")  # short: a socket path is short
     # the kernel talks over local sockets in a private folder, not TCP on the loopback
@@ -55,9 +72,13 @@ def execute_notebook(path: Path, timeout: int | None = None):
 
     def on_cell_start(cell, cell_index):
         current.update(index=cell_index, started=time.perf_counter())
+        if bar is not None and cell.cell_type == "code" and cell.source.strip():
+            bar.set_postfix_str(cell_label(nb, cell_index))
 
     def on_cell_executed(cell, cell_index, execute_reply):
         durations[cell_index] = time.perf_counter() - current["started"]
+        if bar is not None:
+            bar.update(1)
 
     client.on_cell_start = on_cell_start
     client.on_cell_executed = on_cell_executed
@@ -66,6 +87,9 @@ def execute_notebook(path: Path, timeout: int | None = None):
             try:
                 client.execute()
             finally:  # a kernel manager given to nbclient is ours to stop
+                if bar is not None:
+                    bar.set_postfix_str("")
+                    bar.close()
                 if kernel.has_kernel:
                     kernel.shutdown_kernel(now=True)
     except (CellExecutionError, CellTimeoutError) as error:
