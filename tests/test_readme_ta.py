@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, checkout
+from tests.conftest import REPO, checkout, clean_environment
 from tests.grading.fixture_class import ASSIGNMENT as A, expected_points, submission
 from tests.submissions import write_submission
 
@@ -60,21 +60,6 @@ def readme_ta_commands(readme: Path = REPO / "README.md") -> list[str]:
 def command_of(line: str) -> str:
     """A README line without its comment and extra spaces: the key of its expectations."""
     return " ".join(line.split("#", 1)[0].split())
-
-
-def clean_environment() -> dict:
-    """This process's environment as a new TA's shell has it: no virtual environment's
-    scripts on PATH, no VIRTUAL_ENV, nothing of pytest, make or Jupyter."""
-    def in_a_venv(folder: str) -> bool:
-        return (Path(folder).parent / "pyvenv.cfg").is_file()
-
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "MAKEFLAGS", "MFLAGS",
-                        "MAKELEVEL", "MAKEOVERRIDES")
-           and not k.startswith(("PYTEST_", "JUPYTER_"))}
-    env["PATH"] = os.pathsep.join(d for d in os.environ.get("PATH", "").split(os.pathsep)
-                                  if d and not in_a_venv(d))
-    return env
 
 
 def free_port() -> int:
