@@ -5,6 +5,9 @@
 * :mod:`course.autograde.preprocessors` -- the hardened nbgrader pieces: an Execute that
   survives a hostile notebook, feedback that hides hidden tests, the kernel manager, the
   submission hooks;
+* :mod:`course.autograde.gradebook` -- the pre-convert hook: the assignment recorded in the
+  gradebook from source/ when it is missing (a clone without ``make release``), the
+  submission cleared of links;
 * :mod:`course.autograde.kernel` -- the sandboxed IPython kernel (demo cells, and the stock
   kernel path that ``make bench`` measures);
 * :mod:`course.autograde.parallel` -- ``make autograde`` (``python -m course.autograde``, this
