@@ -1,8 +1,8 @@
 # The course's commands.  Each sets up .venv (pinned dependencies) on first use.
 #   make release                 source/ -> release/ (executes every source notebook first)
-#   make test                    the test suite, but the clean-room tests
-#   make test-clean-room         the Gradescope zip's setup.sh and run_autograder in a clean
-#                                environment of their own (minutes; tests marked clean_room)
+#   make test                    the whole test suite (but the clean-room tests)
+#   make test-clean-room         the clean-room tests: a fresh copy of the repository, its own
+#                                fresh venv, commands run as the README gives them (minutes)
 #   make autograde ASSIGNMENT=a  nbgrader autograde of submitted/*/a  -> autograded/
 #                                (the class graded first by the engine's warm workers)
 #                                (WORKERS=n students at a time; default: one per core)
@@ -21,6 +21,8 @@
 #   make feedback ASSIGNMENT=a   nbgrader generate_feedback            -> feedback/
 #   make similarity ASSIGNMENT=a students' solution cells compared pairwise -> similarity/
 #                                (flags similar pairs for a TA to read; SIMILARITY_ARGS=--top 20)
+#   make formgrader              nbgrader's formgrader (written answers, manual grades) on
+#                                127.0.0.1 with a token (JUPYTER_PORT, JUPYTER_TOKEN to choose)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -49,7 +51,7 @@ BENCH_N ?= 20
 KERNELSPEC := $(VENV)/share/jupyter/kernels/course-sandbox/kernel.json
 
 .PHONY: venv sandbox release test test-clean-room autograde grade feedback similarity bench \
-	bench-checkers clean gradescope export
+	bench-checkers clean gradescope export formgrader
 
 venv: $(STAMP) $(KERNELSPEC) sandbox
 
@@ -91,10 +93,9 @@ release: venv
 test: venv
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not clean_room" --junitxml=test-results.xml
 
-# The Gradescope zip as Gradescope builds and runs it, in a scratch root with a venv of its own
-# (tests/test_gradescope_clean_room.py; minutes).
+# Minutes each: a fresh copy of the repository and a fresh venv (never this one's .venv).
 test-clean-room: venv
-	$(BIN)/python -m pytest -m clean_room -p no:cacheprovider tests/test_gradescope_clean_room.py
+	$(BIN)/python -m pytest -m clean_room
 
 # Each run gets a private Jupyter runtime folder (kernel connection files, IPC sockets).
 autograde: venv
@@ -126,6 +127,14 @@ feedback: $(STAMP)
 
 similarity: $(STAMP)
 	$(BIN)/python -m course.similarity $(ASSIGNMENT) --submissions $(SUBMISSIONS) $(SIMILARITY_ARGS)
+
+# The formgrader is a Jupyter server extension in nbgrader 0.9 (`nbgrader formgrade` is gone):
+# a server from the course root, on 127.0.0.1 only, with a token (Jupyter draws one, or
+# JUPYTER_TOKEN); it prints the URL to open, .../formgrader?token=...  JUPYTER_PORT picks the
+# port (default 8888).  As root (a grading machine) Jupyter wants --allow-root.
+formgrader: venv
+	$(BIN)/jupyter server --ip=127.0.0.1 --no-browser --ServerApp.default_url=/formgrader \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-results.xml

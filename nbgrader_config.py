@@ -2,6 +2,7 @@
 tests/test_nbgrader_config.py that shows what goes wrong without it."""
 
 import os
+import sys
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,
@@ -9,14 +10,32 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     OverwriteKernelspec, SaveAutoGrades)
 
 from course.autograde.preprocessors import (HideHiddenTests, OverwriteReleasedCells,
-                                            drop_submitted_links,
                                             ignore_gradebook_autoflush_warnings)
 from course.autograde.engine import EngineExecute
+from course.autograde.gradebook import prepare_autograde
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
 c.CourseDirectory.course_id = "dl-course"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+
+# nbgrader creates gradebook.db by running `alembic` by name, found on PATH: the scripts of the
+# Python that runs nbgrader (.venv/bin) come first, so `.venv/bin/nbgrader ...` and the
+# formgrader work from a shell without the venv on PATH (a new TA's), not only under make.
+_scripts = os.path.dirname(sys.executable)
+if os.environ.get("PATH", "").split(os.pathsep)[0] != _scripts:
+    os.environ["PATH"] = os.pathsep.join([_scripts, os.environ.get("PATH", "")])
+
+# The course does not use nbgrader's exchange (students download release/<a>.zip, TAs put
+# submissions in submitted/).  Its default root, /usr/local/share/nbgrader/exchange, does not
+# exist, and the formgrader then shows a warning on every page and logs "Unwritable
+# directory" on every action: the exchange is a folder of this environment instead
+# (.venv/share/nbgrader/exchange; the formgrader's Release/Collect buttons reach no student).
+c.Exchange.root = os.path.join(sys.prefix, "share", "nbgrader", "exchange")
+try:
+    os.makedirs(c.Exchange.root, exist_ok=True)
+except OSError:  # a read-only environment: only the formgrader's warning comes back
+    pass
 
 # Every plug-in below comes from course/autograde/ (nbgrader's side of the course).
 #
@@ -48,9 +67,12 @@ c.Autograde.autograde_preprocessors = [
 # Grades are the same either way: no test cell depends on a demo cell.
 c.EngineExecute.demo_cells = "skip"
 
-# nbgrader copies a submission as root, following symlinks (a submitted link to
-# source/ would bring the solutions along): remove links and special files first.
-c.Autograde.pre_convert_hook = drop_submitted_links
+# Before each student (course/autograde/gradebook.py): the assignment recorded in gradebook.db
+# from source/ when the gradebook lacks it (a clone that never ran `make release` has no
+# gradebook: it is git-ignored; release/ is not touched), then the submission cleared of
+# links and special files (nbgrader copies it as root, following symlinks: a submitted link
+# to source/ would bring the solutions along).
+c.Autograde.pre_convert_hook = prepare_autograde
 
 # Feedback shows scores, outputs and failure messages, but not the hidden tests' source
 # (stock nbgrader renders test cells in full, and a traceback quotes the failing line).

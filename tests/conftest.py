@@ -8,6 +8,7 @@ shared temp folder.  Tests that change a course work in their own copy (``course
 
 from __future__ import annotations
 
+import os
 import pickle
 import shutil
 import subprocess
@@ -49,6 +50,21 @@ def nbgrader(*args, cwd, check=True) -> subprocess.CompletedProcess:
     """The venv's nbgrader command, run in a course directory."""
     exe = Path(sys.executable).with_name("nbgrader")
     return run([str(exe), *args], cwd=cwd, check=check)
+
+
+def clean_environment() -> dict:
+    """This process's environment as a new TA's shell has it: no virtual environment's
+    scripts on PATH, no VIRTUAL_ENV, nothing of pytest, make or Jupyter."""
+    def in_a_venv(folder: str) -> bool:
+        return (Path(folder).parent / "pyvenv.cfg").is_file()
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "MAKEFLAGS", "MFLAGS",
+                        "MAKELEVEL", "MAKEOVERRIDES")
+           and not k.startswith(("PYTEST_", "JUPYTER_"))}
+    env["PATH"] = os.pathsep.join(d for d in os.environ.get("PATH", "").split(os.pathsep)
+                                  if d and not in_a_venv(d))
+    return env
 
 
 @pytest.fixture

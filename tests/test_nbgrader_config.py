@@ -7,7 +7,12 @@ own grading function (``determine_grade``) and preprocessor (``IgnorePattern``) 
 from __future__ import annotations
 
 import copy
+import os
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -18,7 +23,7 @@ from nbgrader.utils import determine_grade
 
 from course.config import assignments, nbgrader_setting
 from course.notebooks import nbgrader_meta
-from tests.conftest import REPO
+from tests.conftest import REPO, clean_environment
 
 ASSIGNMENTS = assignments()
 
@@ -134,3 +139,35 @@ def test_only_nbgrader_add_submission_autoflush_warnings_are_silenced():
             warnings.warn_explicit(message, SAWarning, "api.py", 1, module=module)
     assert [(str(w.message)[:20]) for w in shown] == [
         "Object of type <Subm", "Object of type <Grad", "relationship X will "]
+
+
+def test_nbgrader_creates_the_gradebook_without_the_venv_on_path(course_copy):
+    """nbgrader creates gradebook.db by running `alembic` by name: nbgrader_config.py puts
+    the scripts of the Python that runs nbgrader first on PATH.  Without that line,
+    `.venv/bin/nbgrader ...` fails in a fresh clone from a shell without the venv on PATH."""
+    nbgrader = [str(Path(sys.executable).with_name("nbgrader")), "db", "student", "list"]
+    env = clean_environment()
+    assert shutil.which("alembic", path=env["PATH"]) is None
+    result = subprocess.run(nbgrader, cwd=course_copy, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (course_copy / "gradebook.db").is_file()
+
+    (course_copy / "gradebook.db").unlink()
+    config = course_copy / "nbgrader_config.py"
+    config.write_text(config.read_text().replace('os.environ["PATH"] =', "_unused ="))
+    result = subprocess.run(nbgrader, cwd=course_copy, env=env, capture_output=True, text=True)
+    assert result.returncode != 0 and "alembic" in result.stdout + result.stderr
+
+
+def test_the_formgrader_finds_an_exchange_so_it_shows_no_warning(course_copy):
+    """The course does not use nbgrader's exchange; its default root does not exist, and the
+    formgrader warns on every page (``exchange_missing``) and logs "Unwritable directory"
+    on every action.  nbgrader_config.py points it at a folder of the environment."""
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course_copy)).load_config()
+    assert NbGraderAPI(config=config).exchange_missing is False
+    config.Exchange.root = "/usr/local/share/nbgrader/exchange"  # nbgrader's default
+    if not os.path.isdir(config.Exchange.root):
+        assert NbGraderAPI(config=config).exchange_missing is True

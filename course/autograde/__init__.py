@@ -7,6 +7,9 @@
   (and the filter of nbgrader's harmless SQLAlchemy warnings), feedback that hides hidden
   tests, the kernel manager, the submission hooks;
 * :mod:`course.autograde.progress` -- the log line per student: count, points, ETA;
+* :mod:`course.autograde.gradebook` -- the pre-convert hook: the assignment recorded in the
+  gradebook from source/ when it is missing (a clone without ``make release``), the
+  submission cleared of links;
 * :mod:`course.autograde.kernel` -- the sandboxed IPython kernel (demo cells, and the stock
   kernel path that ``make bench`` measures);
 * :mod:`course.autograde.parallel` -- ``make autograde`` (``python -m course.autograde``, this

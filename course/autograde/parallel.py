@@ -12,7 +12,8 @@ way: SQLite lets one process write at a time, so they queue on the lock (no spee
 process that waits too long fails its student.  Here every worker has its own gradebook:
 
 1. the course's ``gradebook.db`` (which holds the assignment since
-   ``nbgrader generate_assignment``) is copied once per worker (SQLite's backup API, so the
+   ``nbgrader generate_assignment``, or is given it from source/ first:
+   :mod:`course.autograde.gradebook`) is copied once per worker (SQLite's backup API, so the
    copy is consistent);
 2. ``n`` workers take students from one queue; each student is graded by its own process,
    ``nbgrader autograde <a> --student <id> --CourseDirectory.db_url=sqlite:///<worker db>``,
@@ -193,17 +194,15 @@ class ParallelAutograde:
         self.runs: list[StudentRun] = []
 
     def check_gradebook(self) -> None:
-        from nbgrader.api import Gradebook, MissingEntry
+        """The assignment in the course's gradebook before the workers copy it: recorded from
+        source/ when missing (:func:`course.autograde.gradebook.ensure_assignment`)."""
+        from course.autograde.gradebook import ensure_assignment
 
-        if not self.database.is_file():
-            raise SystemExit(f"{self.database} does not exist: run `make release` "
-                             f"(nbgrader generate_assignment) first")
-        with Gradebook(self.main_url, self.course_id) as gb:
-            try:
-                gb.find_assignment(self.assignment)
-            except MissingEntry:
-                raise SystemExit(f"{self.assignment} is not in {self.database}: run "
-                                 f"`make release` (nbgrader generate_assignment) first") from None
+        try:
+            ensure_assignment(self.root, self.assignment)
+        except Exception as error:  # noqa: BLE001 - nobody can be graded: say why and stop
+            raise SystemExit(f"{self.assignment}: could not record it in {self.database} "
+                             f"from source/: {type(error).__name__}: {error}") from None
 
     def command(self, student: str, db_path: Path) -> list[str]:
         nbgrader = Path(sys.executable).with_name("nbgrader")

@@ -75,11 +75,22 @@ def venv_env() -> dict:
     return {**os.environ, "PATH": f"{venv_bin()}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
+def generate_assignment(root: Path, assignment: str, release_dir: Path | None = None) -> None:
+    """``nbgrader generate_assignment``: the assignment's notebooks and cells recorded in the
+    course's gradebook (nbgrader's SaveCells), and the stub written to ``release_dir/<a>/``
+    (default: the course's release/).  With a scratch ``release_dir`` it only records the
+    assignment, as autograde needs (:mod:`course.autograde.gradebook`)."""
+    command = [str(venv_bin() / "nbgrader"), "generate_assignment", assignment, "--force",
+               "--log-level=WARN"]
+    if release_dir is not None:
+        command.append(f"--CourseDirectory.release_directory={release_dir}")
+    subprocess.run(command, cwd=root, check=True, env=venv_env())
+
+
 def generate(root: Path, assignment: str) -> Path:
     """nbgrader generate_assignment, then the support code the notebook imports written beside
     the stub, and the folder zipped to release/<assignment>.zip."""
-    subprocess.run([str(venv_bin() / "nbgrader"), "generate_assignment", assignment, "--force",
-                    "--log-level=WARN"], cwd=root, check=True, env=venv_env())
+    generate_assignment(root, assignment)
     target = root / "release" / assignment
     shutil.rmtree(target / "support", ignore_errors=True)
     modules = support_modules(root, assignment)

@@ -1,0 +1,106 @@
+"""The gradebook entry ``nbgrader autograde`` needs, recorded from source/ when it is missing.
+
+nbgrader grades only an assignment that ``nbgrader generate_assignment`` recorded in the
+gradebook: its notebooks and their cells (points, and the test cells' source and checksums,
+which autograde restores an edited test cell from).  ``gradebook.db`` is git-ignored, so a
+TA's fresh clone, where nobody ran ``make release``, has none, and stock nbgrader stops with
+"No assignment with ID ... exists in the database".  :func:`prepare_autograde` (nbgrader's
+pre-convert hook, nbgrader_config.py) and ``make autograde`` (:mod:`course.autograde.parallel`)
+first call :func:`ensure_assignment`, which records a missing assignment exactly as
+``make release`` does: ``nbgrader generate_assignment`` on source/<a>/, with its stub written
+to a scratch folder, so the committed release/<a>/<a>.ipynb is never touched.  An assignment
+the gradebook already has (after ``make release``) is left as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from course.autograde.preprocessors import drop_submitted_links
+
+log = logging.getLogger(__name__)
+
+
+def gradebook_url(root: Path) -> str:
+    """The course's gradebook, as nbgrader_config.py configures it (nbgrader's default:
+    ``<root>/gradebook.db``)."""
+    from course.config import nbgrader_setting
+
+    return nbgrader_setting("CourseDirectory", "db_url", root) \
+        or f"sqlite:///{(root / 'gradebook.db').resolve()}"
+
+
+def source_notebooks(root: Path, assignment: str) -> set[str]:
+    """The names of the assignment's source notebooks (nbgrader's notebook ids)."""
+    return {p.stem for p in (root / "source" / assignment).glob("*.ipynb")}
+
+
+def missing_notebooks(root: Path, assignment: str) -> set[str]:
+    """The source notebooks of ``assignment`` that the course's gradebook lacks (all of
+    them when there is no gradebook, or it lacks the assignment)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from course.config import nbgrader_setting
+
+    wanted = source_notebooks(root, assignment)
+    url = gradebook_url(root)
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
+        return wanted  # opening it would create an empty gradebook
+    course_id = nbgrader_setting("CourseDirectory", "course_id", root) or "default_course"
+    with Gradebook(url, course_id) as gb:
+        try:
+            recorded = {nb.name for nb in gb.find_assignment(assignment).notebooks}
+        except MissingEntry:
+            return wanted
+    return wanted - recorded
+
+
+def ensure_assignment(root: str | Path, assignment: str) -> bool:
+    """Record ``assignment`` in the course's gradebook from source/, as ``nbgrader
+    generate_assignment`` does, when the gradebook lacks it or one of its notebooks; True
+    when it recorded it.  release/ is not touched (the stub goes to a scratch folder)."""
+    from course.release.build import generate_assignment
+
+    root = Path(root).resolve()
+    if not (root / "source" / assignment).is_dir():
+        raise FileNotFoundError(f"no assignment {assignment!r}: {root / 'source' / assignment} "
+                                f"does not exist")
+    missing = missing_notebooks(root, assignment)
+    if not missing:
+        return False
+    log.warning("%s: not in the gradebook (no `make release` in this clone): recording "
+                "source/%s in it as nbgrader generate_assignment does (release/ untouched)",
+                assignment, assignment)
+    with tempfile.TemporaryDirectory(prefix="generate-assignment-") as scratch:
+        generate_assignment(root, assignment, release_dir=Path(scratch))
+    still = missing_notebooks(root, assignment)
+    if still:
+        raise RuntimeError(f"{assignment}: nbgrader generate_assignment did not record "
+                           f"{sorted(still)} in {gradebook_url(root)}")
+    return True
+
+
+def prepare_autograde(assignment: str, student: str, notebooks=(), **_) -> None:
+    """nbgrader pre-convert hook (autograde), run before each student: the assignment in
+    the gradebook (:func:`ensure_assignment`), then the student's submission folder cleared
+    of links and special files (:func:`~course.autograde.preprocessors.drop_submitted_links`).
+
+    nbgrader runs hooks in the course root and passes the ``--student`` option as
+    ``student`` (``*`` when it grades everyone): the student's folder is the one holding
+    ``notebooks``.  nbgrader logs a failing hook only at INFO level and goes on (its next
+    step then fails with "No assignment ... in the database"): the reason is logged here as
+    an error first.
+    """
+    root = Path.cwd()
+    try:
+        ensure_assignment(root, assignment)
+    except Exception as error:
+        log.error("%s: could not record it in the gradebook from source/: %s: %s",
+                  assignment, type(error).__name__, error)
+        raise
+    folders = {Path(os.path.abspath(nb)).parent for nb in notebooks}  # links not followed
+    for folder in sorted(folders) or [root / "submitted" / student / assignment]:
+        drop_submitted_links(assignment, folder.parent.name, root=str(root))
