@@ -1,8 +1,9 @@
 # The course's commands.  Each sets up .venv (pinned dependencies) on first use.
 #   make release                 source/ -> release/ (executes every source notebook first)
 #   make test                    the whole test suite (but the clean-room tests)
-#   make test-clean-room         the clean-room tests: a fresh copy of the repository, its own
-#                                fresh venv, commands run as the README gives them (minutes)
+#   make test-clean-room         the clean-room tests: what ships (a fresh copy of the repository,
+#                                the Gradescope zip, the student zip) with a venv its own scripts
+#                                build, commands run as the README gives them (minutes)
 #   make autograde ASSIGNMENT=a  nbgrader autograde of submitted/*/a  -> autograded/
 #                                (the class graded first by the engine's warm workers)
 #                                (WORKERS=n students at a time; default: one per core)
@@ -95,7 +96,7 @@ test: venv
 
 # Minutes each: a fresh copy of the repository and a fresh venv (never this one's .venv).
 test-clean-room: venv
-	$(BIN)/python -m pytest -m clean_room
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile -m clean_room
 
 # Each run gets a private Jupyter runtime folder (kernel connection files, IPC sockets).
 autograde: venv
