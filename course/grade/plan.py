@@ -85,6 +85,7 @@ class Assignment:
     checks: list[GradedCheck]
     definers: dict = field(default_factory=dict)  # name -> grade ids of cells that bind it
     notebook: object = None  # the source notebook (its demo cells tell added cells apart)
+    demo_names: frozenset = frozenset()  # names bound only in demo cells (never run)
 
     @property
     def max_points(self) -> float:
@@ -99,7 +100,7 @@ def load_assignment(name: str, source_root: str | Path = "source",
     """Read ``<source_root>/<name>/<name>.ipynb``; raise NotebookError on any authoring error."""
     path = Path(source_root) / name / f"{name}.ipynb"
     nb = load_notebook(path)
-    cells, checks, definers, seen = [], [], {}, set()
+    cells, checks, definers, seen, demo = [], [], {}, set(), set()
     for index, cell in enumerate(nb.cells):
         kind, gid = cell_kind(cell), grade_id(cell)
         if kind in ("setup", "solution", "test", "answer", "task") and not gid:
@@ -111,11 +112,14 @@ def load_assignment(name: str, source_root: str | Path = "source",
         if kind in ("setup", "solution"):
             for bound in defined_names(cell.source):
                 definers.setdefault(bound, []).append(gid)
+        elif kind == "demo":
+            demo |= defined_names(cell.source)
         if kind == "test":
             checks.append(_test_check(cell, gid, where=f"{path}: test cell {gid}"))
     if not checks:
         raise NotebookError(f"{path}: no autograded test cells")
-    return Assignment(name, path, facade or f"support.{name}", cells, checks, definers, nb)
+    return Assignment(name, path, facade or f"support.{name}", cells, checks, definers, nb,
+                      frozenset(demo - set(definers)))
 
 
 def _test_check(cell, gid: str, where: str) -> GradedCheck:
