@@ -18,6 +18,11 @@ demo        any other code cell (training runs, plots, printing)              sk
 A test cell holds exactly one visible checker call, ``test_x(name, 'literal', kw=name)``,
 then nbgrader's hidden tests; :func:`parse_checker_call` reads the call with :mod:`ast`
 (never executing it) after removing the hidden region the way nbgrader does.
+
+A code cell of a *submission* that carries no grade id of the source notebook and is not
+one of its demo cells as released is a cell the student *added* (:func:`added_cells`): the
+grader runs its imports, definitions and assignments only (:func:`graded_part`), the rule
+:data:`ADDED_CELL_RULE` states for students.
 """
 
 from __future__ import annotations

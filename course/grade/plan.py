@@ -34,8 +34,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course.notebooks import (AddedCell, Literal, Name, NotebookError, added_cells, cell_kind,
-                              cell_points, defined_names, grade_id, is_python,
+from course.notebooks import (AddedCell, Literal, Name, Node, NotebookError, added_cells,
+                              cell_kind, cell_points, defined_names, grade_id, is_python,
                               load_notebook, parse_checker_call, remove_hidden_tests)
 
 
@@ -84,7 +84,8 @@ class Assignment:
     cells: list[SourceCell]
     checks: list[GradedCheck]
     definers: dict = field(default_factory=dict)  # name -> grade ids of cells that bind it
-    notebook: object = None  # the source notebook (its demo cells tell added cells apart)
+    notebook: Node | None = None  # the source notebook (its demo cells tell added cells
+    #                               apart from the student's)
     demo_names: frozenset = frozenset()  # names bound only in demo cells (never run)
 
     @property
@@ -149,7 +150,8 @@ def student_solutions(student_nb) -> dict[str, list[str]]:
 
 def build_steps(assignment: Assignment, student_nb, seeds: list[int],
                 params_for) -> tuple[list[dict], dict[str, str]]:
-    """The steps for one submission, and notes on solution cells the student lost.
+    """The steps for one submission (its cells the student added included, where they
+    stand), and notes on solution cells the student lost.
 
     ``params_for(check, seed)`` gives the plain-JSON parameters of one probe.
     """
@@ -161,7 +163,7 @@ def build_steps(assignment: Assignment, student_nb, seeds: list[int],
     steps: list[dict] = []
     lost: dict[str, str] = {}
     tests = {check.grade_id: check for check in assignment.checks}
-    steps += [_added_step(len(steps) + i, cell) for i, cell in enumerate(added.get(None, []))]
+    steps += _added_steps(len(steps), added.get(None, []))  # above every source cell
     for cell in assignment.cells:
         if cell.kind == "setup":
             steps.append(_code_step(len(steps), cell.grade_id, cell.source, "source"))
@@ -186,8 +188,8 @@ def build_steps(assignment: Assignment, student_nb, seeds: list[int],
                     "kwargs": {k: _arg_json(v) for k, v in check.kwargs},
                     "params": params_for(check, seed),
                 })
-        if cell.grade_id in added:
-            steps += [_added_step(len(steps) + i, c) for i, c in enumerate(added[cell.grade_id])]
+        if cell.grade_id is not None:
+            steps += _added_steps(len(steps), added.get(cell.grade_id, []))
     return steps, lost
 
 
@@ -195,13 +197,14 @@ def _code_step(index: int, gid: str, source: str, origin: str) -> dict:
     return {"id": index, "kind": "code", "cell": gid, "source": source, "origin": origin}
 
 
-def _added_step(index: int, cell: AddedCell) -> dict:
-    """The code step of a cell the student added: its graded part, with what messages need
-    (its label, the names it binds, what of it does not run and the names bound there)."""
-    part = cell.part
-    return {**_code_step(index, f"added:{cell.index + 1}", part.source, "added"),
-            "label": cell.label, "names": list(part.names), "skipped": list(part.skipped),
-            "skipped_names": list(part.skipped_names)}
+def _added_steps(first: int, cells: list[AddedCell]) -> list[dict]:
+    """The code steps of cells the student added, numbered from ``first``: each one's graded
+    part, with what messages need (its label, the names it binds, what of it does not run
+    and the names bound only there)."""
+    return [{**_code_step(first + i, f"added:{cell.index + 1}", cell.part.source, "added"),
+             "label": cell.label, "names": list(cell.part.names),
+             "skipped": list(cell.part.skipped),
+             "skipped_names": list(cell.part.skipped_names)} for i, cell in enumerate(cells)]
 
 
 def _arg_json(arg) -> dict:
