@@ -115,9 +115,8 @@ class GradingConfig:
         if self.fresh_seeds < 0:
             raise ValueError("fresh_seeds must be >= 0")
         for name in ("check_timeout_s", "cell_timeout_s", "added_cell_timeout_s",
-                     "startup_timeout_s",
-                     "student_timeout_s", "memory_limit_mb", "file_size_limit_mb",
-                     "disk_limit_mb"):
+                     "startup_timeout_s", "student_timeout_s", "memory_limit_mb",
+                     "file_size_limit_mb", "disk_limit_mb"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")
 
