@@ -115,6 +115,9 @@ class GradingConfig:
     fresh_seeds: int = 2            # seeds drawn per run, on top of the canonical seed 0
     check_timeout_s: float = 60     # wall clock for one probe (one check at one seed)
     cell_timeout_s: float = 60      # wall clock for one setup/solution cell
+    added_cell_timeout_s: float = 10  # wall clock for what grading runs of a cell the
+    #                                 student added (course.notebooks.graded_part): past
+    #                                 it that cell is stopped and grading goes on without it
     startup_timeout_s: float = 120  # wall clock for the student process to import torch etc.
     student_timeout_s: float = 900  # wall clock for one submission, restarts included
     memory_limit_mb: int = 6144     # memory of the student process (resident, and on CPU
@@ -131,9 +134,9 @@ class GradingConfig:
             raise ValueError(f"device must be one of {DEVICES}, not {self.device!r}")
         if self.fresh_seeds < 0:
             raise ValueError("fresh_seeds must be >= 0")
-        for name in ("check_timeout_s", "cell_timeout_s", "startup_timeout_s",
-                     "student_timeout_s", "memory_limit_mb", "file_size_limit_mb",
-                     "disk_limit_mb"):
+        for name in ("check_timeout_s", "cell_timeout_s", "added_cell_timeout_s",
+                     "startup_timeout_s", "student_timeout_s", "memory_limit_mb",
+                     "file_size_limit_mb", "disk_limit_mb"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")
 

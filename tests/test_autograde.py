@@ -19,6 +19,7 @@ from course.grade.grader import draw_seeds
 from course.notebooks import cell_kind, grade_id
 from tests.conftest import nbgrader
 from tests.engine_agreement import disagreements
+from tests.grading import added_cells_class as added
 from tests.grading.grader_cli import output, run_grader
 from tests.submissions import WRONG_DROPOUT, WRONG_MSE, make_submission, write_submission
 
@@ -35,6 +36,11 @@ CLASS = {
     # A wrong answer whose test cell the student deleted: still graded (add_missing_cells).
     "deleted_test": (dict(replace={"dropout": WRONG_DROPOUT}, delete=("dropout_tests",)),
                      {"dropout_tests"}),
+    # A helper function, an import, a constant and a subclass in cells the student added,
+    # each used by an answer: full points, as in the notebook.
+    "added_helpers": (added.STUDENTS["helpers"], added.ZERO["helpers"]),
+    # Wrong answers after added cells that redefine setup data and checkers: still 0.
+    "added_redefiner": (added.STUDENTS["redefiner"], added.ZERO["redefiner"]),
 }
 
 

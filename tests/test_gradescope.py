@@ -23,6 +23,7 @@ from course.export.gradescope import read_results, run_autograder, unpack
 from course.export.gradescope_results import VISIBILITIES
 from course.grade.reports import read_csv
 from tests.conftest import REPO
+from tests.grading import added_cells_class
 from tests.grading.fixture_class import ASSIGNMENT, STUDENTS, checks, submission
 from tests.grading.test_grading_fixture_class import grade_fixture_class
 from tests.sandbox.attack_class import hidden_lines
@@ -191,6 +192,16 @@ def test_scores_are_make_grades(autograder, make_grade, tmp_path, student):
     assert ",".join(map(str, extra["seeds"])) in run.text  # on the instructor's stdout
     for line in hidden_lines(source_notebook(ASSIGNMENT)):
         assert line not in json.dumps(results), line
+
+
+def test_helpers_in_added_cells_get_full_points(autograder, tmp_path):
+    """A helper function, an import, a constant and a subclass in cells the student added,
+    each used by an answer (and an edited demo cell): every check at full points."""
+    files = {NOTEBOOK: json.dumps(added_cells_class.submission("helpers")).encode()}
+    run = on_gradescope(autograder.zip, tmp_path / "autograder", files)
+    assert_schema(run.results, run.text)
+    assert run.results["score"] == sum(c.points for c in checks()), run.text
+    assert all(t["status"] == "passed" for t in run.results["tests"]), run.text
 
 
 def test_a_misnamed_notebook_is_named_in_the_results(autograder, tmp_path):

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -39,11 +40,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course.config import GradingConfig
-from course.notebooks import NotebookError, load_notebook
+from course.notebooks import ADDED_CELL_RULE, NotebookError, load_notebook
 from course.grade.plan import Assignment, GradedCheck, build_steps, plain_kwargs
 from course.grade.supervisor import StepRunner
 
 STATUSES = ("passed", "failed", "error", "timeout")
+# a name that was not defined: Python's NameError, or a checker argument (_undefined)
+UNDEFINED = re.compile(r"name '(\w+)' is not defined|`(\w+)` is not defined when")
 
 
 class GraderError(Exception):
@@ -253,11 +256,14 @@ class Grader:
                     message, seed = _case(check, step) + text, step["seed"]
                     break
                 message = message or text
+        notes = ""
         if status != "passed":
             message = _with_hints(message, self.device)
-        limit = self.config.message_limit_chars
+            notes = self._unrun_notes(check, message, steps, outcomes)
+        limit = self.config.message_limit_chars - len(notes)
         if len(message) > limit:
-            message = message[:limit - 15] + " [... cut]"
+            message = message[:max(0, limit - 15)] + " [... cut]"
+        message += notes
         points = check.points if status == "passed" else 0
         return CheckResult(student, check.grade_id, points, check.points, status, message,
                            seed, self.verdict_at(check))
@@ -317,6 +323,55 @@ class Grader:
             text += f"\n  {reason}" if reason else \
                 f"\n  hint: cell {before[-1]} should define `{name}`"
         return text
+
+    def _unrun_notes(self, check, message, steps, outcomes) -> str:
+        """Notes for the names a failed check missed (Python's "name 'x' is not defined")
+        that the notebook binds where grading did not run it: a cell the student added that
+        raised or ran past its budget, the part of an added cell grading skips, or a demo
+        cell; then the rule for added cells.  Empty when there is no such name."""
+        first = next((s["id"] for s in steps if s.get("check") == check.grade_id), len(steps))
+        added = [s for s in steps if s.get("origin") == "added" and s["id"] < first]
+        names = (a or b for a, b in UNDEFINED.findall(message))
+        notes = [note for name in dict.fromkeys(names)
+                 if (note := self._unrun_note(name, added, outcomes))]
+        if not notes:
+            return ""
+        return "".join(f"\n  note: {note}" for note in notes) + f"\n  note: {ADDED_CELL_RULE}"
+
+    def _unrun_note(self, name, added, outcomes) -> str:
+        """Why ``name`` was not defined when graded, if the notebook binds it in a cell (or
+        a part of one) grading did not run."""
+        definers = [s for s in added if name in s["names"]]
+        if definers:
+            step = definers[-1]
+            problem = self._added_problem(outcomes.get(step["id"]))
+            return f"`{name}` is defined in a cell you added, {step['label']}; when " \
+                   f"graded, that cell {problem}" if problem else ""
+        unrun = [s for s in added if name in s["skipped_names"]]
+        if unrun:
+            step = unrun[-1]
+            return (f"`{name}` is defined in a cell you added, {step['label']}, only by "
+                    f"code that grading does not run: {'; '.join(step['skipped'][:3])}")
+        if name in self.assignment.demo_names:
+            return f"`{name}` is bound only in a demo cell of the notebook (training runs, " \
+                   f"plots), which grading does not run"
+        return ""
+
+    def _added_problem(self, outcome) -> str:
+        """What went wrong with a cell the student added ('' when it ran)."""
+        if outcome is None:
+            return "did not run (the student process ended before it)"
+        if outcome.kind == "ok":
+            return ""
+        if outcome.kind == "error":
+            return f"raised {outcome.message}"
+        if outcome.kind == "timeout":
+            return (f"was stopped after its {self.config.added_cell_timeout_s:g} s budget "
+                    f"(a cell you add may run only that long when graded: keep training runs "
+                    f"and other long computations out of its assignments)")
+        if outcome.kind == "total":
+            return "was stopped: the submission used up its time limit"
+        return f"stopped the student process ({outcome.kind}: {outcome.message})"
 
     def _cell_problem(self, gid, steps, outcomes, lost) -> str:
         if gid in lost:

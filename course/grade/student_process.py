@@ -79,6 +79,8 @@ def _parse(argv):
 
 
 def _describe(step: dict) -> str:
+    if step.get("origin") == "added":
+        return f"added {step['label']}"
     if step["kind"] == "code":
         return f"cell {step['cell']} ({step['origin']})"
     return f"{step['checker']} for {step['check']}, seed {step['seed']}"

@@ -4,8 +4,9 @@
 one place a sandbox wraps that command) in the submission's work folder, sends it the plan,
 and follows its events (:mod:`course.grade.student_process` documents the protocol):
 
-* each step has a wall-clock limit from its ``start`` event (a cell: ``cell_timeout_s``, a
-  probe: ``check_timeout_s``); the whole submission has ``student_timeout_s``;
+* each step has a wall-clock limit from its ``start`` event (:func:`step_limit`: a cell:
+  ``cell_timeout_s``, a cell the student added: ``added_cell_timeout_s``, a probe:
+  ``check_timeout_s``); the whole submission has ``student_timeout_s``;
 * memory: RLIMIT_AS set by the process itself on CPU runs, and here a watchdog on its
   resident memory on every device (CUDA needs far more address space than memory);
 * disk: RLIMIT_FSIZE bounds each file; a watchdog here adds up what its work and results
@@ -382,9 +383,7 @@ class ChildProcess:
             return now + config.cell_timeout_s
         if kind == "start" and index in steps:
             self.current = index
-            step_limit = config.check_timeout_s if steps[index]["kind"] == "probe" \
-                else config.cell_timeout_s
-            return now + step_limit
+            return now + step_limit(steps[index], config)
         if kind == "done" and index == self.current:
             self.done.append(index)
             self.current = None
@@ -414,6 +413,14 @@ class ChildProcess:
             how = f"exited with code {code}"
         tail = self.runner.output.last_lines(300)
         return how + (f"; its last output: {tail}" if tail else "")
+
+
+def step_limit(step: dict, config: GradingConfig) -> float:
+    """A step's wall clock in seconds: a probe's, an added cell's budget, or a cell's."""
+    if step["kind"] == "probe":
+        return config.check_timeout_s
+    return config.added_cell_timeout_s if step.get("origin") == "added" \
+        else config.cell_timeout_s
 
 
 def popen_student(command: StudentCommand, cwd, env: dict, pass_fds=()) -> subprocess.Popen:
