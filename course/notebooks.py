@@ -270,20 +270,251 @@ def defined_names(source: str) -> set[str]:
     """Names a cell binds at top level (def, class, assignment, import); empty if unparsable."""
     try:
         tree = ast.parse(source)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
-    names: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names
-                         if alias.name != "*")
-        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return {name for node in tree.body for name in _bound_names(node)}
+
+
+def _bound_names(node: ast.stmt) -> set[str]:
+    """The names one top-level statement binds: a def or class, an import, an assignment's
+    plain names (not ``obj.attr`` or ``d[key]``); nothing for other statements."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(alias.asname or alias.name).split(".")[0] for alias in node.names
+                if alias.name != "*"}
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return {n.id for target in targets for n in _target_names(target)}
+    return set()
+
+
+def _target_names(target: ast.expr):
+    """The plain names an assignment target binds (``a, (b, *c)``), not ``obj.attr``'s."""
+    if isinstance(target, ast.Name):
+        yield target
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            yield from _target_names(element)
+    elif isinstance(target, ast.Starred):
+        yield from _target_names(target.value)
+
+
+# --------------------------------------------------------------------------- added cells
+
+# What grading runs of a cell the student added, in one sentence (the notebooks'
+# instructions and the README say it in these words; a test checks that they do).
+ADDED_CELL_RULE = ("When your notebook is graded, cells you add run only their imports, "
+                   "function and class definitions and assignments; training runs, plots "
+                   "and prints in them do not run, so put code an answer needs in a "
+                   "definition.")
+
+# The top-level statements of an added cell that grading runs (decorators included).
+KEPT_STATEMENTS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef,
+                   ast.ClassDef, ast.Assign, ast.AnnAssign, ast.AugAssign)
+# Cell magics whose body runs as the cell (the student process runs them the same way).
+BODY_MAGICS = ("time", "capture")
+_STATEMENT_WORDS = {
+    ast.For: "a for loop", ast.AsyncFor: "an async for loop", ast.While: "a while loop",
+    ast.If: "an if block", ast.With: "a with block", ast.AsyncWith: "an async with block",
+    ast.Try: "a try block", ast.Match: "a match block", ast.Delete: "a del statement",
+    ast.Assert: "an assert", ast.Raise: "a raise", ast.Return: "a return",
+    ast.Global: "a global statement", ast.Nonlocal: "a nonlocal statement",
+    ast.Break: "a break", ast.Continue: "a continue",
+}
+if hasattr(ast, "TryStar"):  # Python 3.11+: try ... except*
+    _STATEMENT_WORDS[ast.TryStar] = "a try block"
+
+
+@dataclass(frozen=True)
+class GradedPart:
+    """What grading runs of one cell a student added (:func:`graded_part`).
+
+    ``source``: the code that runs, on the cell's own line numbers (a line that does not run
+    is blank, so an error names the student's line); ``skipped``: one short description per
+    top-level statement that does not run, e.g. ``"line 4: a for loop (for epoch in
+    range(100):)"`` (``pass`` and bare constants, which do nothing, are not listed);
+    ``names``: the names the kept code binds, sorted; ``skipped_names``: names bound only in
+    statements that do not run (a name bound inside a for loop, an if or a with block).
+    """
+
+    source: str
+    skipped: tuple[str, ...]
+    names: tuple[str, ...]
+    skipped_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AddedCell:
+    """A code cell the student added (:func:`added_cells`): its ``index`` in the student's
+    notebook (0-based), ``after``, the grade id of the nearest cell above it that carries a
+    grade id of the source notebook (None: above all of them; grading runs it right after
+    that cell), its ``source`` as written and the :class:`GradedPart` grading runs."""
+
+    index: int
+    after: str | None
+    source: str
+    part: GradedPart
+
+    @property
+    def label(self) -> str:
+        """How messages name it: ``cell 12 (def keep_mask(x, rate):)``, counting the
+        notebook's cells from 1."""
+        first = next((line.strip() for line in self.source.splitlines() if line.strip()), "")
+        return f"cell {self.index + 1} ({_shorten(first)})"
+
+
+def graded_part(source: str) -> GradedPart:
+    """What grading runs of an added cell: its top-level imports, ``def``/``async def`` and
+    ``class`` statements (with their decorators) and assignments (``x = ...``, ``x: T =
+    ...``, ``x += ...``), on their own lines; every other top-level statement (expressions
+    such as plots and prints, loops, ``if``/``with``/``try`` blocks, magics and shell lines)
+    is skipped and described.  A ``%%time`` or ``%%capture`` cell is read as its body; any
+    other cell magic is skipped whole.  A cell that is not Python (nor IPython) is kept as it
+    is, so running it reports its SyntaxError as the notebook would.
+    """
+    lines = source.split("\n")
+    text = _cell_body(lines)
+    if text is None:
+        number, magic = next((i + 1, line.split()[0]) for i, line in enumerate(lines)
+                             if line.strip())
+        return GradedPart("", (f"line {number}: a {magic} cell",), ())
+    parsed = _parse_cell(text)
+    if parsed is None:
+        return GradedPart(source, (), ())
+    tree, code = parsed
+    kept = [node for node in tree.body if isinstance(node, KEPT_STATEMENTS)]
+    skipped = [node for node in tree.body if not isinstance(node, KEPT_STATEMENTS)]
+    names = {name for node in kept for name in _bound_names(node)}
+    unrun = {name for node in skipped for name in _names_inside(node)} - names
+    code_lines = code.split("\n")
+    return GradedPart(_kept_text(kept, code_lines),
+                      tuple(_describe(node, lines, code_lines) for node in skipped
+                            if not _no_op(node)),
+                      tuple(sorted(names)), tuple(sorted(unrun)))
+
+
+def added_cells(student_nb, source_nb) -> list[AddedCell]:
+    """The code cells of ``student_nb`` that the student added, in notebook order.
+
+    A code cell is *added* when it carries no grade id of ``source_nb`` and its text is not
+    a non-graded code cell of ``source_nb`` (a demo cell: training runs, plots) as released;
+    a demo cell the student edited is added.  Texts are compared with trailing spaces and
+    blank lines at either end ignored (an editor's stray newline is not an edit).
+    """
+    source_ids = {grade_id(cell) for cell in source_nb.cells if grade_id(cell)}
+    demos = {_normalised(cell.source) for cell in source_nb.cells
+             if cell_kind(cell) == "demo"}
+    found, after = [], None
+    for index, cell in enumerate(student_nb.cells):
+        gid = grade_id(cell)
+        if gid in source_ids:
+            after = gid
+        elif cell.get("cell_type") == "code" and _normalised(cell.source) not in demos:
+            found.append(AddedCell(index, after, cell.source, graded_part(cell.source)))
+    return found
+
+
+def _normalised(source: str) -> str:
+    return "\n".join(line.rstrip() for line in source.strip().split("\n"))
+
+
+def _cell_body(lines: list[str]) -> str | None:
+    """The cell (its ``lines``) as Python reads it: a leading ``%%time``/``%%capture`` line
+    blanked (its body is the cell, on the same line numbers); None for a cell under any
+    other cell magic."""
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None or not lines[first].lstrip().startswith("%%"):
+        return "\n".join(lines)
+    magic = lines[first].strip()[2:].split()
+    if not magic or magic[0] not in BODY_MAGICS:
+        return None
+    return "\n".join(lines[:first] + [""] + lines[first + 1:])
+
+
+def _parse_cell(text: str) -> tuple[ast.Module, str] | None:
+    """``text`` parsed, and the code parsed: ``text`` itself, or when plain Python fails
+    IPython's translation of its magics and ``!shell`` lines (on the same line numbers);
+    None when neither parses."""
+    try:
+        return ast.parse(text), text
+    except (SyntaxError, ValueError):
+        pass
+    except (RecursionError, MemoryError):
+        return None
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        translated = TransformerManager().transform_cell(text)
+        if translated.count("\n") < text.rstrip("\n").count("\n"):
+            return None  # lines were merged: line numbers would not be the student's
+        return ast.parse(translated), translated
+    except Exception:  # noqa: BLE001 - no IPython, or not IPython syntax either
+        return None
+
+
+def _kept_text(kept: list, code_lines: list[str]) -> str:
+    """The kept statements' text, each on its own lines of the cell (the others blank;
+    two kept statements on one line joined by ``;``)."""
+    out = [""] * len(code_lines)
+    encoded = [line.encode() for line in code_lines]  # ast's columns count UTF-8 bytes
+    for node in kept:
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        segment = encoded[first - 1:node.end_lineno]
+        segment[-1] = segment[-1][:node.end_col_offset]
+        segment[0] = segment[0][node.col_offset if first == node.lineno else 0:]
+        texts = [part.decode() for part in segment]
+        row = first - 1
+        out[row] = f"{out[row]}; {texts[0]}" if out[row] else texts[0]
+        out[row + 1:node.end_lineno] = texts[1:]
+    text = "\n".join(out).rstrip()
+    return text + "\n" if text else ""
+
+
+def _names_inside(node: ast.stmt) -> set[str]:
+    """Every name a statement binds anywhere inside it (a loop's body, an if's branches)."""
+    names = set()
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.stmt):
+            names |= _bound_names(inner)
+        elif isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
+            names.add(inner.id)
     return names
+
+
+def _no_op(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Pass) or (isinstance(node, ast.Expr)
+                                          and isinstance(node.value, ast.Constant))
+
+
+def _describe(node: ast.stmt, lines: list[str], code_lines: list[str]) -> str:
+    """``line 4: a for loop (for epoch in range(100):)``: the statement's first line as the
+    student wrote it (a magic's whole line, IPython having translated it)."""
+    magic = _magic_word(node)
+    if magic:
+        text = lines[node.lineno - 1]
+    else:
+        line = code_lines[node.lineno - 1].encode()  # ast's columns count UTF-8 bytes
+        end = node.end_col_offset if node.end_lineno == node.lineno else len(line)
+        text = line[node.col_offset:end].decode(errors="replace")
+    word = magic or _STATEMENT_WORDS.get(type(node), f"a {type(node).__name__} statement")
+    if isinstance(node, ast.Expr) and not magic:
+        word = "a call" if isinstance(node.value, ast.Call) else "an expression"
+    return f"line {node.lineno}: {word} ({_shorten(text.strip())})"
+
+
+def _magic_word(node: ast.stmt) -> str:
+    """"a magic" or "a shell command" for IPython's translation of one, else ""."""
+    call = node.value if isinstance(node, ast.Expr) else None
+    if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
+            and isinstance(call.func.value, ast.Call) \
+            and getattr(call.func.value.func, "id", "") == "get_ipython":
+        return "a shell command" if call.func.attr in ("system", "getoutput") else "a magic"
+    return ""
+
+
+def _shorten(text: str, width: int = 50) -> str:
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 # --------------------------------------------------------------------------- points

@@ -18,6 +18,14 @@ Walking the source cells in order:
   to a TA, demo cells with training runs and plots) is skipped, so grading costs only what
   the checks cost.
 
+A code cell the *student added* (:func:`course.notebooks.added_cells`: no grade id of the
+source, and not a demo cell as released) runs where it stands in the student's notebook,
+right after the step(s) of the nearest source cell above it, as a code step of origin
+``added`` with only its imports, definitions and assignments
+(:func:`course.notebooks.graded_part`); the student process runs it within
+``added_cell_timeout_s`` (``[tool.course.grading]``).  Like an answer it is student code
+in the student process: setup and tests still come from the source.
+
 Steps are plain JSON, sent to the student process (``course.grade.student_process``).
 """
 
@@ -26,9 +34,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course.notebooks import (Literal, Name, NotebookError, cell_kind, cell_points, defined_names,
-                        grade_id, is_python, load_notebook, parse_checker_call,
-                        remove_hidden_tests)
+from course.notebooks import (AddedCell, Literal, Name, NotebookError, added_cells, cell_kind,
+                              cell_points, defined_names, grade_id, is_python,
+                              load_notebook, parse_checker_call, remove_hidden_tests)
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,7 @@ class Assignment:
     cells: list[SourceCell]
     checks: list[GradedCheck]
     definers: dict = field(default_factory=dict)  # name -> grade ids of cells that bind it
+    notebook: object = None  # the source notebook (its demo cells tell added cells apart)
 
     @property
     def max_points(self) -> float:
@@ -106,7 +115,7 @@ def load_assignment(name: str, source_root: str | Path = "source",
             checks.append(_test_check(cell, gid, where=f"{path}: test cell {gid}"))
     if not checks:
         raise NotebookError(f"{path}: no autograded test cells")
-    return Assignment(name, path, facade or f"support.{name}", cells, checks, definers)
+    return Assignment(name, path, facade or f"support.{name}", cells, checks, definers, nb)
 
 
 def _test_check(cell, gid: str, where: str) -> GradedCheck:
@@ -141,10 +150,14 @@ def build_steps(assignment: Assignment, student_nb, seeds: list[int],
     ``params_for(check, seed)`` gives the plain-JSON parameters of one probe.
     """
     solutions = student_solutions(student_nb)
+    added: dict[str | None, list[AddedCell]] = {}
+    for cell in added_cells(student_nb, assignment.notebook):
+        added.setdefault(cell.after, []).append(cell)
     other_kinds = {grade_id(c): c.get("cell_type") for c in student_nb.cells if grade_id(c)}
     steps: list[dict] = []
     lost: dict[str, str] = {}
     tests = {check.grade_id: check for check in assignment.checks}
+    steps += [_added_step(len(steps) + i, cell) for i, cell in enumerate(added.get(None, []))]
     for cell in assignment.cells:
         if cell.kind == "setup":
             steps.append(_code_step(len(steps), cell.grade_id, cell.source, "source"))
@@ -169,11 +182,22 @@ def build_steps(assignment: Assignment, student_nb, seeds: list[int],
                     "kwargs": {k: _arg_json(v) for k, v in check.kwargs},
                     "params": params_for(check, seed),
                 })
+        if cell.grade_id in added:
+            steps += [_added_step(len(steps) + i, c) for i, c in enumerate(added[cell.grade_id])]
     return steps, lost
 
 
 def _code_step(index: int, gid: str, source: str, origin: str) -> dict:
     return {"id": index, "kind": "code", "cell": gid, "source": source, "origin": origin}
+
+
+def _added_step(index: int, cell: AddedCell) -> dict:
+    """The code step of a cell the student added: its graded part, with what messages need
+    (its label, the names it binds, what of it does not run and the names bound there)."""
+    part = cell.part
+    return {**_code_step(index, f"added:{cell.index + 1}", part.source, "added"),
+            "label": cell.label, "names": list(part.names), "skipped": list(part.skipped),
+            "skipped_names": list(part.skipped_names)}
 
 
 def _arg_json(arg) -> dict:
