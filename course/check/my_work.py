@@ -37,7 +37,8 @@ from course.grade.grader import (Grader, StudentGrade, matplotlib_cache, resolve
                                  run_steps_in_folder)
 from course.grade.plan import Assignment, load_assignment
 from course.grade.reports import number
-from course.notebooks import NotebookError, defined_names, grade_id, load_notebook
+from course.notebooks import (NotebookError, added_cells, defined_names, grade_id,
+                              graded_part, load_notebook)
 
 VISIBLE_SEEDS = [0]  # the notebook's own cases; the grader adds hidden ones
 # where the plan's notebook is: the course's repository (the grading plan itself), or the
@@ -247,19 +248,20 @@ def unseen(student_nb, assignment: Assignment, steps: list[dict], outcomes: dict
     cells that raise (a fresh Run All stops there), and names the graded code uses that only
     cells it does not run define."""
     notes = [f"{text}: the checks that need it get 0" for text in lost.values()]
-    notes += stubs(student_nb, assignment)
+    unwritten = stubs(student_nb, assignment)
+    notes += [text for _, text in unwritten]
     for step in steps:
         outcome = outcomes.get(step["id"])
         if step["kind"] == "code" and outcome is not None and outcome.kind == "error" \
-                and not outcome.message.startswith("NotImplementedError"):  # a stub: above
+                and step["cell"] not in dict(unwritten):  # a stub raises: said above
             notes.append(f"cell {step['cell']} raises {outcome.message}: run top to bottom, "
                          f"the notebook stops there")
-    notes += names_not_run(student_nb, steps, set(assignment.definers))
+    notes += names_not_run(student_nb, assignment, steps)
     return notes
 
 
-def stubs(student_nb, assignment: Assignment) -> list[str]:
-    """The student's answers that are still the released stub."""
+def stubs(student_nb, assignment: Assignment) -> list[tuple[str, str]]:
+    """The student's answers that are still the released stub: (grade id, note) pairs."""
     solutions = {c.grade_id for c in assignment.cells if c.kind in ("solution", "answer")}
     found = []
     for cell in student_nb.cells:
@@ -267,40 +269,55 @@ def stubs(student_nb, assignment: Assignment) -> list[str]:
         if gid not in solutions:
             continue
         if cell.get("cell_type") == "code" and STUB_MARK in cell.source:
-            found.append(f"cell {gid} is not written yet: it still raises "
-                         f"NotImplementedError (YOUR CODE HERE)")
+            found.append((gid, f"cell {gid} is not written yet: it still raises "
+                               f"NotImplementedError (YOUR CODE HERE)"))
         elif cell.get("cell_type") != "code" and ANSWER_MARK in cell.source:
-            found.append(f"written answer {gid} is not written yet (YOUR ANSWER HERE)")
+            found.append((gid, f"written answer {gid} is not written yet (YOUR ANSWER HERE)"))
     return found
 
 
-def names_not_run(student_nb, steps: list[dict], answers: set[str] = frozenset()) -> list[str]:
-    """Names the code the grader runs uses, defined only in cells it does not run
-    (``answers``: the names the answer cells are to define, missing only while they are
-    stubs, which :func:`stubs` reports)."""
-    run_sources = [s["source"] for s in steps if s["kind"] == "code"]
-    bound = set(dir(builtins)) | set(answers)
-    for source in run_sources:
-        bound |= defined_names(source)
-    elsewhere: dict[str, int] = {}
+def names_not_run(student_nb, assignment: Assignment, steps: list[dict]) -> list[str]:
+    """Names the code the grader runs uses that only code it does not run defines: a demo
+    cell (a training run, a plot), or the part of a cell the student added that grading
+    skips (:func:`course.notebooks.graded_part`: a loop, an ``if`` block, a print).  The
+    names the answer cells are to define are left out: while they are stubs,
+    :func:`stubs` says so."""
+    bound = set(dir(builtins)) | set(assignment.definers)
+    for step in steps:
+        if step["kind"] == "code":
+            bound |= defined_names(step["source"]) | set(step.get("names", []))
+    elsewhere: dict[str, str] = {}
+    added = {cell.index: cell for cell in added_cells(student_nb, assignment.notebook)}
     for index, cell in enumerate(student_nb.cells):
-        if cell.get("cell_type") == "code" and cell.source not in run_sources:
-            for name in defined_names(cell.source) - bound:
-                elsewhere.setdefault(name, index)
-    if not elsewhere:
-        return []
+        if index in added:
+            names, where = added[index].part.skipped_names, (
+                f"{added[index].label}, in a part grading skips")
+        elif cell.get("cell_type") == "code" and grade_id(cell) is None:  # a demo cell
+            part = graded_part(cell.source)
+            names, where = (*part.names, *part.skipped_names), (
+                f"{_cell_label(index, cell.source)}, which grading does not run")
+        else:
+            continue
+        for name in set(names) - bound:
+            elsewhere.setdefault(name, where)
     users: dict[str, str] = {}
     for step in steps:
         if step["kind"] == "code":
             for name in global_names_used(step["source"]) & set(elsewhere):
-                users.setdefault(name, f"cell {step['cell']}")
+                users.setdefault(name, step.get("label") or f"cell {step['cell']}")
         else:
             for arg in step.get("args", []) + list(step.get("kwargs", {}).values()):
                 if arg.get("name") in elsewhere:
                     users.setdefault(arg["name"], f"the check of {step['check']}")
-    return [f"`{name}` is defined only in cell {elsewhere[name] + 1} of the notebook, which "
-            f"the grader does not run, and {where} uses it: define it in the answer's cell"
-            for name, where in sorted(users.items())]
+    return [f"`{name}` is defined only in {elsewhere[name]}; {user} uses it, so graded it "
+            f"is not defined: define it at the top level of a cell (a def, an import, an "
+            f"assignment)" for name, user in sorted(users.items())]
+
+
+def _cell_label(index: int, source: str) -> str:
+    """``cell 12 (for rate in rates:)``, counting the notebook's cells from 1."""
+    first = next((line.strip() for line in source.splitlines() if line.strip()), "")
+    return f"cell {index + 1} ({first if len(first) <= 40 else first[:37] + '...'})"
 
 
 def global_names_used(source: str) -> set[str]:
