@@ -337,3 +337,15 @@ def global_names_used(source: str) -> set[str]:
                 found.add(symbol.get_name())
         tables.extend(current.get_children())
     return found
+
+
+def main(argv=None) -> None:
+    """``python -m course.check [NOTEBOOK]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m course.check",
+                                     description="grade a saved notebook on its visible "
+                                                 "cases, as the grader will")
+    parser.add_argument("notebook", nargs="?", default=None,
+                        help="the notebook (default: the one .ipynb in this folder)")
+    check_my_work(parser.parse_args(argv).notebook)
