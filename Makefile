@@ -1,6 +1,8 @@
 # The course's commands.  Each sets up .venv (pinned dependencies) on first use.
 #   make release                 source/ -> release/ (executes every source notebook first)
-#   make test                    the whole test suite
+#   make test                    the whole test suite (but the clean-room tests)
+#   make test-clean-room         the clean-room tests: each in a fresh venv of its own (minutes;
+#                                tests marked clean_room)
 #   make autograde ASSIGNMENT=a  nbgrader autograde of submitted/*/a  -> autograded/
 #                                (the class graded first by the engine's warm workers)
 #                                (WORKERS=n students at a time; default: one per core)
@@ -46,7 +48,7 @@ BENCH_N ?= 20
 # The sandboxed kernel nbgrader autograde runs student code in (course/autograde/kernel.py).
 KERNELSPEC := $(VENV)/share/jupyter/kernels/course-sandbox/kernel.json
 
-.PHONY: venv sandbox release test autograde grade feedback similarity bench bench-checkers \
+.PHONY: venv sandbox release test test-clean-room autograde grade feedback similarity bench bench-checkers \
 	clean gradescope export
 
 venv: $(STAMP) $(KERNELSPEC) sandbox
@@ -79,7 +81,12 @@ release: venv
 	$(BIN)/python -m course.release $(RELEASE_ARGS)
 
 test: venv
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --junitxml=test-results.xml
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not clean_room" --junitxml=test-results.xml
+
+# Minutes each: a fresh venv of its own (never this one's .venv), e.g. the student's zip with
+# only the student's packages (tests/test_student_clean_room.py).
+test-clean-room: venv
+	$(BIN)/python -m pytest -m clean_room
 
 # Each run gets a private Jupyter runtime folder (kernel connection files, IPC sockets).
 autograde: venv
