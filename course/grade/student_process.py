@@ -228,7 +228,7 @@ def describe_error(error: BaseException, filename: str) -> str:
     """'NameError: name 'x' is not defined (line 3: y = x)' for the cell's own line."""
     import traceback
 
-    text = f"{type(error).__name__}: {error}"
+    text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == filename]
     if frames:
         line = frames[-1]
