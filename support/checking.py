@@ -24,6 +24,14 @@ hold every call to it, on both paths: a missing or extra argument, an unknown ke
 ``bool`` option given anything but ``True``/``False`` (``l1=1``) raises :class:`CallError`,
 whose message shows the call to write.  Options are keyword-only, so that the verdict (which
 sees only the keywords of the call, as plain literals) always sees every option the probe saw.
+
+What a student sees of a failure: in IPython (Jupyter, VS Code, Colab) a
+:class:`CheckFailure` shows its message and, when the student's code raised, that exception
+with the student's frames only (:meth:`CheckFailure._render_traceback_`); a stub still
+raising NotImplementedError is a :class:`NotWritten` ("LinearNormal is not written yet: its
+cell still raises NotImplementedError"), in the notebook and, through the same
+:func:`failure_from_exception` and :func:`student_raised`, in graded messages.  Plain Python
+and pytest show the full traceback.
 """
 
 from __future__ import annotations
