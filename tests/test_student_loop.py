@@ -199,3 +199,15 @@ def test_the_plan_comes_from_the_course_notebook_not_the_students():
     assert plan_notebook_folder(A) == REPO / "source"
     with pytest.raises(CheckError, match="no plan for"):
         plan_notebook_folder("hw9_missing")
+
+
+def test_check_my_work_does_nothing_in_the_grading_kernel(monkeypatch, capsys, tmp_path):
+    """nbgrader autograde's kernel (demo_cells = "run") runs the notebook's last cell too:
+    there check_my_work() must not start a grading of its own."""
+    from course.autograde.kernel import kernel_environment
+    from course.check import check_my_work
+
+    assert kernel_environment(str(tmp_path))["COURSE_GRADING"] == "1"
+    monkeypatch.setenv("COURSE_GRADING", "1")
+    check_my_work()
+    assert capsys.readouterr().out == "check_my_work: skipped while grading\n"
