@@ -24,6 +24,14 @@ hold every call to it, on both paths: a missing or extra argument, an unknown ke
 ``bool`` option given anything but ``True``/``False`` (``l1=1``) raises :class:`CallError`,
 whose message shows the call to write.  Options are keyword-only, so that the verdict (which
 sees only the keywords of the call, as plain literals) always sees every option the probe saw.
+
+What a student sees of a failure: in IPython (Jupyter, VS Code, Colab) a
+:class:`CheckFailure` shows its message and, when the student's code raised, that exception
+with the student's frames only (:meth:`CheckFailure._render_traceback_`); a stub still
+raising NotImplementedError is a :class:`NotWritten` ("LinearNormal is not written yet: its
+cell still raises NotImplementedError"), in the notebook and, through the same
+:func:`failure_from_exception` and :func:`student_raised`, in graded messages.  Plain Python
+and pytest show the full traceback.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ import functools
 import inspect
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 PLAIN_TYPES = (str, int, float, bool, type(None))
@@ -59,6 +68,38 @@ class CheckFailure(AssertionError):
             lines.append(f"  hint: {hint}")
         super().__init__("\n".join(lines))
 
+    # The student's exception, when their code raised: its frames are what IPython shows.
+    student_error: BaseException | None = None
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython (Jupyter, VS Code, Colab) shows for this failure: the message and,
+        when the student's code raised, that exception with the student's frames only; no
+        frame of the course's code.  IPython calls this method on any exception that has
+        it; plain Python and pytest do not, and show the full traceback."""
+        lines = [f"{type(self).__name__}: {self}"]
+        if self.student_error is not None:
+            frames = student_traceback_lines(self.student_error)
+            if frames:
+                lines += ["", "Your code raised it here:", *frames]
+        return lines
+
+
+NOT_WRITTEN = "is not written yet: its cell still raises NotImplementedError"
+
+
+class NotWritten(CheckFailure):
+    """The student's answer is still the released stub (``raise NotImplementedError()``):
+    named as such, not as an error of their code."""
+
+    PROP = "not written yet"
+
+    def __init__(self, check: str, headline: str):
+        self.check, self.prop, self.headline = check, self.PROP, headline
+        self.expected = self.observed = None
+        self.hint = ("replace the `raise NotImplementedError()` under YOUR CODE HERE with your "
+                     "code, run that cell, then this check again")
+        AssertionError.__init__(self, f"{check} failed: {headline}\n  hint: {self.hint}")
+
 
 class CallError(CheckFailure, TypeError):
     """A checker was called with arguments it does not take: the call, not the student's
@@ -74,22 +115,103 @@ class CallError(CheckFailure, TypeError):
 
 
 class StudentCodeError(Exception):
-    """The student's code raised while a probe was calling it."""
+    """The student's code raised while a probe was calling it.
+
+    ``error`` is the student's exception; ``stub`` the name of their object (``LinearNormal``)
+    when it is the released stub, still raising NotImplementedError, and the message then
+    says so (:data:`NOT_WRITTEN`), so that a verdict reading it as text names the stub too.
+    """
 
     def __init__(self, what: str, error: BaseException):
-        self.what = what
+        self.what, self.error = what, error
         self.error_type = type(error).__name__
-        self.detail = _last_student_line(error)
-        super().__init__(f"{what} raised {self.error_type}: {error}")
+        self.stub = stub_name(error)
+        self.detail = "" if self.stub else _last_student_line(error)
+        super().__init__(f"{self.stub} {NOT_WRITTEN}" if self.stub else
+                         f"{what} raised {self.error_type}: {error}")
+
+
+def _library_folders() -> tuple[str, ...]:
+    """Folders whose code is not the student's: this package, the course's pipeline beside
+    it, Python's standard library and installed packages."""
+    import sysconfig
+
+    here = Path(__file__).resolve().parent
+    folders = {str(here), str(here.parent / "course")}
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        try:
+            folders.add(str(Path(sysconfig.get_path(key)).resolve()))
+        except (KeyError, TypeError, OSError):
+            pass
+    return tuple(f + "/" for f in folders)
+
+
+def is_student_file(filename: str) -> bool:
+    """Whether a traceback frame's file is the student's code (a notebook cell, a file of
+    theirs), not the course's, Python's or an installed library's."""
+    name = filename.replace("\\", "/")
+    if name.startswith("<frozen") or "/site-packages/" in name or "/dist-packages/" in name:
+        return False
+    if not name.startswith("/"):  # "<cell x>" of the grader, "<string>", a relative path
+        return "/support/" not in name
+    return not name.startswith(_library_folders())
+
+
+def student_frames(error: BaseException) -> list:
+    """The frames of ``error``'s traceback that run the student's code, outermost first."""
+    frames, tb = [], error.__traceback__
+    while tb is not None:
+        if is_student_file(tb.tb_frame.f_code.co_filename):
+            frames.append(tb)
+        tb = tb.tb_next
+    return frames
+
+
+def student_traceback_lines(error: BaseException) -> list[str]:
+    """``error`` as IPython would show it, with only the student's frames (empty when none
+    of its frames is theirs): IPython's own layout (``Cell In[4], line 8``) in a kernel,
+    Python's elsewhere."""
+    import types
+
+    kept = student_frames(error)
+    if not kept:
+        return []
+    tb = None
+    for frame in reversed(kept):
+        tb = types.TracebackType(tb, frame.tb_frame, frame.tb_lasti, frame.tb_lineno)
+    try:
+        shell = get_ipython()  # noqa: F821 - defined in IPython only
+        return shell.InteractiveTB.structured_traceback(type(error), error, tb)
+    except Exception:  # noqa: BLE001 - not in IPython, or its traceback formatter changed
+        return [line.rstrip("\n") for line in
+                traceback.format_exception(type(error), error, tb, chain=False)]
+
+
+def stub_name(error: BaseException) -> str | None:
+    """``LinearNormal`` when ``error`` is a NotImplementedError raised by the student's own
+    ``raise NotImplementedError()`` (the released stub) in ``LinearNormal.__init__``; None
+    otherwise."""
+    if not isinstance(error, NotImplementedError):
+        return None
+    frames = student_frames(error)
+    if not frames or frames[-1] is not _last_tb(error):
+        return None  # raised by a library the student called, not by their stub
+    code = frames[-1].tb_frame.f_code
+    name = getattr(code, "co_qualname", code.co_name).split(".")[0]
+    return None if name.startswith("<") else name
+
+
+def _last_tb(error: BaseException):
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb
 
 
 def _last_student_line(error: BaseException) -> str:
-    """The innermost traceback line outside this package, to point the student at their code."""
-    def is_library(filename: str) -> bool:
-        filename = filename.replace("\\", "/")
-        return "/support/" in filename or "/site-packages/" in filename
-
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if not is_library(f.filename)]
+    """The innermost traceback line of the student's code, to point them at it."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if is_student_file(f.filename)]
     if not frames:
         return ""
     f = frames[-1]
@@ -126,14 +248,37 @@ RAISED_HINT = "call the function yourself on small inputs and read the traceback
 def student_raised(check: str, observed, hint: str | None = RAISED_HINT) -> CheckFailure:
     """The failure a check reports when the student's code raised instead of returning:
     ``observed`` is the error as text (with the student's line when known), ``hint`` what to
-    try (each check says what fits its function)."""
+    try (each check says what fits its function).  A stub still raising NotImplementedError
+    (:class:`StudentCodeError` says so in its text) is a :class:`NotWritten`."""
+    text = str(observed)
+    if NOT_WRITTEN in text:
+        start = text.rfind(" ", 0, text.index(NOT_WRITTEN) - 1) + 1
+        return NotWritten(check, text[start:text.index(NOT_WRITTEN) + len(NOT_WRITTEN)])
     return CheckFailure(check, "your code raised an exception", observed=observed, hint=hint)
 
 
 def failure_from_student_error(check: str, error: StudentCodeError) -> CheckFailure:
     """The failure a check reports when the student's code raised instead of returning."""
     where = f" (at {error.detail})" if error.detail else ""
-    return student_raised(check, f"{error}{where}")
+    failure = student_raised(check, f"{error}{where}")
+    if not isinstance(failure, NotWritten):  # a stub's frame says nothing new
+        failure.student_error = error.error
+    return failure
+
+
+def failure_from_exception(check: str, error: BaseException) -> CheckFailure:
+    """The failure a check reports for any exception its probe let through: the student's
+    code raised (:class:`StudentCodeError`), or the object is not what the check needs."""
+    if isinstance(error, StudentCodeError):
+        return failure_from_student_error(check, error)
+    stub = stub_name(error)
+    if stub:
+        return NotWritten(check, f"{stub} {NOT_WRITTEN}")
+    failure = student_raised(check, f"{type(error).__name__}: {error}",
+                             hint="check that you passed the object the question asks for "
+                                  "and that it runs on small inputs")
+    failure.student_error = error
+    return failure
 
 
 @contextlib.contextmanager
@@ -303,12 +448,8 @@ class Check:
                 data = self.probe_fn(params, *args, **options)
         except CheckFailure:
             raise
-        except StudentCodeError as error:
-            raise failure_from_student_error(self.name, error) from None
-        except Exception as error:  # noqa: BLE001 - an object that is not what the check needs
-            raise student_raised(self.name, f"{type(error).__name__}: {error}",
-                                 hint="check that you passed the object the question asks for "
-                                    "and that it runs on small inputs") from None
+        except Exception as error:  # noqa: BLE001 - the student's code, or a wrong object
+            raise failure_from_exception(self.name, error) from None
         return self.verdict(params, data, **plain_options(options))
 
     def __call__(self, *args, seed: int = 0, device: str | None = None, **options) -> None:

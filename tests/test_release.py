@@ -125,9 +125,17 @@ def copied_release(released_course, assignment, tmp_path):
 def test_release_folder_carries_only_what_its_assignment_imports(released_course, assignment,
                                                                   tmp_path):
     """support/__init__.py, the core modules the facade imports and support/<a>/, no more; the
-    notebook's imports resolve to that copy, with no repository on sys.path."""
+    notebook's imports resolve to that copy, with no repository on sys.path.  Of course/,
+    check_my_work's package and the grading engine it runs, nothing of nbgrader's side."""
     folder = copied_release(released_course, assignment, tmp_path)
-    carried = {p.relative_to(folder).as_posix() for p in folder.rglob("*.py")}
+    pipeline = {p.relative_to(folder).as_posix() for p in (folder / "course").rglob("*.py")}
+    assert {"course/check/my_work.py", "course/check/__main__.py", "course/grade/plan.py",
+            "course/grade/student_process.py", "course/grade/grader.py"} <= pipeline
+    assert not {name for name in pipeline if name.split("/")[1] in
+                ("autograde", "export", "release", "similarity", "bench")}
+    assert (folder / "course" / "check" / "released" / assignment
+            / f"{assignment}.ipynb").read_bytes() == (folder / f"{assignment}.ipynb").read_bytes()
+    carried = {p.relative_to(folder).as_posix() for p in folder.rglob("*.py")} - pipeline
     own = {f"support/{assignment}/{p.name}" for p in (REPO / "support" / assignment).glob("*.py")}
     assert own <= carried, own - carried
     extra = {name for name in carried - own if not (name.startswith("support/")

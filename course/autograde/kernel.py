@@ -88,6 +88,8 @@ def kernel_environment(runtime: str) -> dict:
         "JUPYTER_RUNTIME_DIR": runtime, "IPYTHONDIR": os.path.join(runtime, ".ipython"),
         "MPLCONFIGDIR": os.path.join(runtime, ".matplotlib"), "PYTHONNOUSERSITE": "1",
         "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8",
+        # a notebook's last cell, check_my_work() (course.check), does nothing while graded
+        "COURSE_GRADING": "1",
     })
     return env
 

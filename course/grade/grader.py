@@ -318,6 +318,9 @@ class Grader:
         order = [cell.grade_id for cell in self.assignment.cells]
         here = order.index(check.grade_id)
         before = [g for g in self.assignment.definers.get(name, []) if order.index(g) < here]
+        if before and _still_stub(before[-1], steps, outcomes):
+            return (f"{check.checker} failed: `{name}` is not written yet: its cell "
+                    f"{before[-1]} still raises NotImplementedError")
         if before:
             reason = self._cell_problem(before[-1], steps, outcomes, lost)
             text += f"\n  {reason}" if reason else \
@@ -397,6 +400,14 @@ class Grader:
         return ("timeout" if "did not finish" in problem else "failed"), problem
 
 
+def _still_stub(gid: str, steps: list[dict], outcomes: dict) -> bool:
+    """Whether cell ``gid`` raised NotImplementedError (the released stub, unanswered)."""
+    return any(step["kind"] == "code" and step["cell"] == gid
+               and getattr(outcomes.get(step["id"]), "kind", None) == "error"
+               and outcomes[step["id"]].message.startswith("NotImplementedError")
+               for step in steps)
+
+
 def function_location(function) -> str:
     """``module.qualified_name`` of a function (through decorators and partials)."""
     import functools
@@ -450,10 +461,11 @@ class StepsRun:
 
 def run_steps_in_folder(steps: list[dict], config: GradingConfig, device: str, facade: str,
                         sys_path, source_dir: Path, mpl_cache: str | None, launcher=None,
-                        scratch=None) -> StepsRun:
+                        scratch=None, sandboxed: bool = True) -> StepsRun:
     """Run ``steps`` in student processes (:class:`course.grade.supervisor.StepRunner`,
     started by ``launcher``: None, cold; a warm worker's fork) in a fresh folder under
-    ``scratch``, removed afterwards; the same here and on a Dask worker."""
+    ``scratch``, removed afterwards; the same here and on a Dask worker.  ``sandboxed=False``
+    only for a student checking their own notebook (:mod:`course.check`)."""
     folder = Path(tempfile.mkdtemp(prefix="grading-", dir=scratch))
     try:
         work, out = folder / "work", folder / "out"
@@ -461,7 +473,7 @@ def run_steps_in_folder(steps: list[dict], config: GradingConfig, device: str, f
         out.mkdir()
         prepare_work_folder(work, source_dir, mpl_cache)
         runner = StepRunner(steps, work, out, config, device, facade, sys_path)
-        runner.launcher = launcher
+        runner.launcher, runner.sandboxed = launcher, sandboxed
         outcomes = runner.run()
         return StepsRun(outcomes, runner.output.text(), runner.startup_failure)
     finally:

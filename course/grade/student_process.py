@@ -230,7 +230,7 @@ def describe_error(error: BaseException, filename: str) -> str:
     """'NameError: name 'x' is not defined (line 3: y = x)' for the cell's own line."""
     import traceback
 
-    text = f"{type(error).__name__}: {error}"
+    text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == filename]
     if frames:
         line = frames[-1]
@@ -256,7 +256,7 @@ def resolve(arg: dict, namespace: dict):
 
 def run_probe(step: dict, namespace: dict, checks: dict) -> dict:
     """Run one check's probe on the student's objects; plain data, or a failure report."""
-    from support.checking import CheckFailure, StudentCodeError, failure_from_student_error
+    from support.checking import CheckFailure, failure_from_exception
 
     check = checks.get(step["checker"])
     if check is None:
@@ -270,14 +270,8 @@ def run_probe(step: dict, namespace: dict, checks: dict) -> dict:
         return check.probe(step["params"], *args, **kwargs)
     except CheckFailure as failure:
         return {"__report__": {"failure": str(failure), "prop": failure.prop}}
-    except StudentCodeError as error:
-        failure = failure_from_student_error(check.name, error)
-        return {"__report__": {"failure": str(failure), "prop": failure.prop}}
-    except BaseException as error:  # noqa: BLE001 - an object that is not what the check needs
-        failure = CheckFailure(check.name, "your code raised an exception",
-                               observed=f"{type(error).__name__}: {error}",
-                               hint="check that you passed the object the question asks for "
-                                    "and that it runs on small inputs")
+    except BaseException as error:  # noqa: BLE001 - the student's code, or a wrong object
+        failure = failure_from_exception(check.name, error)
         return {"__report__": {"failure": str(failure), "prop": failure.prop}}
 
 

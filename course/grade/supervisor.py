@@ -116,6 +116,10 @@ class StepRunner:
     # returns a Popen-like object.  None: a new process (:func:`popen_student`);
     # course.grade.warm_worker forks warm ones.
     launcher = None
+    # False: student processes run as plain processes, without the sandbox (check_my_work,
+    # course.check: the student's own code on the student's own machine, where there may be
+    # no bubblewrap and no pyproject.toml with the sandbox's settings)
+    sandboxed = True
 
     def __init__(self, steps: list[dict], work: Path, out: Path, config: GradingConfig,
                  device: str, facade: str, sys_path=()):
@@ -276,7 +280,7 @@ class ChildProcess:
     def command(self, events_fd: int) -> StudentCommand:
         runner = self.runner
         return wrap_command(student_argv(events_fd),
-                            work=runner.work, out=runner.out, read_only=runner.sys_path,
+                            work=runner.work if runner.sandboxed else None, out=runner.out, read_only=runner.sys_path,
                             keep_fds=(events_fd,), device=runner.device, config=self.config)
 
     def environment(self) -> dict:

@@ -5,8 +5,10 @@ For each assignment, in order:
    an autograded test cell would not get full points;
 2. run ``nbgrader generate_assignment`` to write the student stub into release/<a>/;
 3. write next to it the support code its notebook imports (``support/__init__.py``, the core
-   modules it uses and ``support/<a>/``), so the release folder is all a student needs, and
-   ``release/<a>.zip`` (notebook + that support code) to hand out; both are generated, never
+   modules it uses and ``support/<a>/``) and the course code its last cell, check_my_work(),
+   runs (``course/check/`` and the grading engine, with a copy of the released notebook in
+   ``course/check/released/`` for its plan), so the release folder is all a student needs,
+   and ``release/<a>.zip`` (notebook + that code) to hand out; all generated, never
    committed (.gitignore);
 4. verify the stub carries no solution or hidden-test text;
 5. print a summary: graded cells, autograded and manual points, number of stubs.
@@ -75,6 +77,14 @@ def venv_env() -> dict:
     return {**os.environ, "PATH": f"{venv_bin()}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
+# What the student's folder needs of the course's pipeline: check_my_work() (course.check)
+# and the grading engine it runs (course.grade's plan, student process and verdicts), and
+# where check_my_work finds the notebook its plan is built from (course/check/my_work.py).
+CHECK_MODULES = ("course.check", "course.check.__main__", "course.grade.student_process",
+                 "course.grade.transport")
+RELEASED_PLAN = "course/check/released"
+
+
 def generate_assignment(root: Path, assignment: str, release_dir: Path | None = None) -> None:
     """``nbgrader generate_assignment``: the assignment's notebooks and cells recorded in the
     course's gradebook (nbgrader's SaveCells), and the stub written to ``release_dir/<a>/``
@@ -88,34 +98,45 @@ def generate_assignment(root: Path, assignment: str, release_dir: Path | None = 
 
 
 def generate(root: Path, assignment: str) -> Path:
-    """nbgrader generate_assignment, then the support code the notebook imports written beside
-    the stub, and the folder zipped to release/<assignment>.zip."""
+    """nbgrader generate_assignment, then beside the stub the support code the notebook
+    imports and the course code check_my_work() runs, and the folder zipped to
+    release/<assignment>.zip with a copy of the released notebook for check_my_work's plan."""
     generate_assignment(root, assignment)
     target = root / "release" / assignment
-    shutil.rmtree(target / "support", ignore_errors=True)
-    modules = support_modules(root, assignment)
-    for name in modules:
+    for package in ("support", "course"):
+        shutil.rmtree(target / package, ignore_errors=True)
+    modules = student_modules(root, assignment)
+    for name, path in modules.items():
         (target / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(root / name, target / name)
-    # release/<assignment>.zip: the folder's notebook and support code, under <assignment>/
+        shutil.copy2(path, target / name)
+    notebook = f"{assignment}.ipynb"
+    plan_copy = f"{RELEASED_PLAN}/{assignment}/{notebook}"
+    (target / plan_copy).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(target / notebook, target / plan_copy)
+    # release/<assignment>.zip: the folder's notebook and code, under <assignment>/
     reproducible_zip(target.parent / f"{assignment}.zip",
                      {f"{assignment}/{name}": (target / name).read_bytes()
-                      for name in [f"{assignment}.ipynb", *modules]})
+                      for name in [notebook, plan_copy, *modules]})
     return target
 
 
-def support_modules(root: Path, assignment: str) -> list[str]:
-    """The files of ``support`` that the assignment's notebook imports (``support/...`` paths),
-    found by importing its facade in a fresh interpreter: the package's ``__init__``, the core
-    modules the facade uses and its own ``support/<assignment>/`` package."""
-    code = ("import sys, support, support.{a}\n"
-            "print('\\n'.join(sorted(m.__file__ for n, m in sys.modules.items()\n"
-            "    if n == 'support' or n.startswith('support.'))))").format(a=assignment)
+def student_modules(root: Path, assignment: str) -> dict[str, Path]:
+    """The files of ``support`` and ``course`` the student's folder needs (path in the folder
+    -> the file), found by importing them in a fresh interpreter in ``root``: ``support``'s
+    ``__init__``, the core modules the facade uses and its own ``support/<assignment>/``
+    package, and the modules of :data:`CHECK_MODULES` with every ``course`` module they
+    import."""
+    imports = ", ".join(["support", f"support.{assignment}", *CHECK_MODULES])
+    code = (f"import sys, pathlib, {imports}\n"
+            "for n, m in sorted(sys.modules.items()):\n"
+            "    top = n.split('.')[0]\n"
+            "    if top in ('support', 'course'):\n"
+            "        base = pathlib.Path(sys.modules[top].__file__).resolve().parents[1]\n"
+            "        path = pathlib.Path(m.__file__).resolve()\n"
+            "        print(path.relative_to(base).as_posix(), path, sep='\\t')")
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
                             text=True, check=True, env=venv_env())
-    base = (root / "support").resolve()
-    return sorted(f"support/{Path(line).resolve().relative_to(base).as_posix()}"
-                  for line in result.stdout.split())
+    return dict(sorted(tuple(line.split("\t")) for line in result.stdout.splitlines()))
 
 
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # every entry's date: the same files give the same zip
@@ -138,10 +159,13 @@ def reproducible_zip(path: Path, entries: dict[str, bytes], executables=()) -> P
 
 
 def leaks(release_dir: Path) -> list[str]:
-    """Files under release_dir that contain solution or hidden-test markers."""
+    """Files under release_dir that contain solution or hidden-test markers.  The pipeline's
+    own modules (``course/**.py``, copied from the repository for check_my_work) are not
+    read: course.notebooks names the markers to find them."""
     found = []
     for path in sorted(release_dir.rglob("*")):
-        if path.is_file() and path.suffix in (".ipynb", ".py", ".md", ".txt"):
+        pipeline = path.suffix == ".py" and path.relative_to(release_dir).parts[0] == "course"
+        if path.is_file() and path.suffix in (".ipynb", ".py", ".md", ".txt") and not pipeline:
             text = path.read_text(errors="replace")
             found += [f"{path}: {m}" for m in MARKERS if m in text]
     return found
