@@ -33,8 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-BEGIN_HIDDEN, END_HIDDEN = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
-BEGIN_SOLUTION, END_SOLUTION = "BEGIN SOLUTION", "END SOLUTION"
+# nbgrader's region markers, each spelled in two parts: this module ships in the student's
+# folder (check_my_work), and a scan of release/ for a marker must find only a leak.
+BEGIN_HIDDEN, END_HIDDEN = "BEGIN " + "HIDDEN TESTS", "END " + "HIDDEN TESTS"
+BEGIN_SOLUTION, END_SOLUTION = "BEGIN " + "SOLUTION", "END " + "SOLUTION"
 MAX_NOTEBOOK_BYTES = 50 * 2**20  # a notebook larger than this is not a homework submission
 RESERVED_KEYWORDS = ("seed", "device")  # the grader chooses these, never the notebook
 
@@ -170,7 +172,7 @@ def cell_kind(cell) -> str:
 
 
 def remove_hidden_tests(source: str) -> str:
-    """The source without its ``BEGIN HIDDEN TESTS`` ... ``END HIDDEN TESTS`` regions.
+    """The source without its hidden-test regions (:data:`BEGIN_HIDDEN` ... :data:`END_HIDDEN`).
 
     Same rule as nbgrader's ClearHiddenTests (a marker anywhere in a line; an unterminated
     region runs to the end of the cell).
@@ -187,7 +189,8 @@ def remove_hidden_tests(source: str) -> str:
 
 
 def remove_solution_markers(source: str) -> str:
-    """The source with its ``BEGIN SOLUTION`` / ``END SOLUTION`` marker lines dropped.
+    """The source with its solution marker lines (:data:`BEGIN_SOLUTION`, :data:`END_SOLUTION`)
+    dropped.
 
     What is left is the completed cell a student who solved it would submit.
     """
