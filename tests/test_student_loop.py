@@ -25,6 +25,7 @@ from course.check.my_work import (CheckError, check_notebook, find_saved_noteboo
 from course.config import load_grading_config
 from course.grade.grader import Grader
 from course.grade.plan import load_assignment
+from tests.grading.added_cells_class import DROPOUT_WITH_HELPER
 from tests.submissions import make_submission, solution_of
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,16 +52,7 @@ WRONG = '''class LinearNormal(nn.Module):
     def forward(self, x):
         return x @ self.weights + self.bias
 '''
-RAISES = '''class Dropout(nn.Module):
-    def __init__(self, rate=0.01):
-        super().__init__()
-        self.rate = rate
-
-    def forward(self, x):
-        if self.training:
-            return x * keep_mask(x, self.rate)
-        return x * (1 - self.rate)
-'''
+RAISES = DROPOUT_WITH_HELPER  # calls keep_mask, which this kernel never defines
 CASES = {"stub": (STUB, "test_normal(LinearNormal)"), "wrong": (WRONG, "test_normal(LinearNormal)"),
          "raises": (RAISES, "test_dropout(Dropout)")}
 
