@@ -131,9 +131,11 @@ class StudentCodeError(Exception):
                          f"{what} raised {self.error_type}: {error}")
 
 
+@functools.lru_cache(maxsize=1)
 def _library_folders() -> tuple[str, ...]:
     """Folders whose code is not the student's: this package, the course's pipeline beside
-    it, Python's standard library and installed packages."""
+    it, Python's standard library and installed packages (the same for the whole process:
+    computed once, since every frame of every failure asks)."""
     import sysconfig
 
     here = Path(__file__).resolve().parent
