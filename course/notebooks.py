@@ -366,10 +366,15 @@ class AddedCell:
 
     @property
     def label(self) -> str:
-        """How messages name it: ``cell 12 (def keep_mask(x, rate):)``, counting the
-        notebook's cells from 1."""
-        first = next((line.strip() for line in self.source.splitlines() if line.strip()), "")
-        return f"cell {self.index + 1} ({_shorten(first)})"
+        """How messages name it (:func:`cell_label`)."""
+        return cell_label(self.index, self.source)
+
+
+def cell_label(index: int, source: str) -> str:
+    """How messages name a notebook cell: ``cell 12 (def keep_mask(x, rate):)``, its
+    position counted from 1 and its first line."""
+    first = next((line.strip() for line in source.splitlines() if line.strip()), "")
+    return f"cell {index + 1} ({_shorten(first)})"
 
 
 def graded_part(source: str) -> GradedPart:

@@ -37,8 +37,8 @@ from course.grade.grader import (Grader, StudentGrade, matplotlib_cache, resolve
                                  run_steps_in_folder)
 from course.grade.plan import Assignment, load_assignment
 from course.grade.reports import number
-from course.notebooks import (NotebookError, added_cells, defined_names, grade_id,
-                              graded_part, load_notebook)
+from course.notebooks import (NotebookError, added_cells, cell_label, defined_names,
+                              grade_id, graded_part, load_notebook)
 
 VISIBLE_SEEDS = [0]  # the notebook's own cases; the grader adds hidden ones
 # where the plan's notebook is: the course's repository (the grading plan itself), or the
@@ -298,7 +298,7 @@ def names_not_run(student_nb, assignment: Assignment, steps: list[dict]) -> list
         elif cell.get("cell_type") == "code" and grade_id(cell) is None:  # a demo cell
             part = graded_part(cell.source)
             names, where = (*part.names, *part.skipped_names), (
-                f"{_cell_label(index, cell.source)}, which grading does not run")
+                f"{cell_label(index, cell.source)}, which grading does not run")
         else:
             continue
         for name in set(names) - bound:
@@ -315,12 +315,6 @@ def names_not_run(student_nb, assignment: Assignment, steps: list[dict]) -> list
     return [f"`{name}` is defined only in {elsewhere[name]}; {user} uses it, so graded it "
             f"is not defined: define it at the top level of a cell (a def, an import, an "
             f"assignment)" for name, user in sorted(users.items())]
-
-
-def _cell_label(index: int, source: str) -> str:
-    """``cell 12 (for rate in rates:)``, counting the notebook's cells from 1."""
-    first = next((line.strip() for line in source.splitlines() if line.strip()), "")
-    return f"cell {index + 1} ({first if len(first) <= 40 else first[:37] + '...'})"
 
 
 def global_names_used(source: str) -> set[str]:

@@ -280,7 +280,8 @@ class ChildProcess:
     def command(self, events_fd: int) -> StudentCommand:
         runner = self.runner
         return wrap_command(student_argv(events_fd),
-                            work=runner.work if runner.sandboxed else None, out=runner.out, read_only=runner.sys_path,
+                            work=runner.work if runner.sandboxed else None, out=runner.out,
+                            read_only=runner.sys_path,
                             keep_fds=(events_fd,), device=runner.device, config=self.config)
 
     def environment(self) -> dict:
