@@ -96,6 +96,14 @@ def test_two_workers_give_the_grade_sheet_of_one(graded):
         assert graded[name]["run"]["workers"]["child_peak_rss_kb"] > 0
 
 
+@pytest.mark.parametrize("name", ["1", "2"])
+def test_workers_warm_up_before_grading_starts(graded, name):
+    """Each warm worker starts while the grader imports its checkers (WarmPool), not at its
+    first student, where its start-up would count in the grading phase (a slower class, and
+    a make bench rate that measures the warm-up)."""
+    assert graded[name]["run"]["workers"]["prestart_errors"] == []
+
+
 def test_the_dask_cluster_gives_the_grade_sheet_of_a_local_run(graded):
     assert sheet(graded["dask"]) == sheet(graded["2"])
     assert graded["dask"]["run"]["workers"]["scheduler"].startswith("tls://127.0.0.1:")

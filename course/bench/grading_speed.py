@@ -321,6 +321,9 @@ def report(n: int, results: dict, totals: dict, notebooks: dict, cores: int) -> 
         status = "" if entry["returncode"] == 0 else f"  (exit {entry['returncode']})"
         lines.append(f"  {label:<34}{entry['seconds']:>9.1f}{per:>11.2f}{ratio:>10}  "
                      f"{memory}{status}")
+        for error in (workers or {}).get("prestart_errors", ()):
+            lines.append(f"    WARNING: a worker warmed up at its first student, inside the "
+                         f"grading phase ({error})")
     one, many = results.get("grade1"), results.get(f"grade{cores}")
     if one and many and rate(one) and rate(many):
         w1, wn = one["info"]["workers"], many["info"]["workers"]

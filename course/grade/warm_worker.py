@@ -139,6 +139,7 @@ class Zygote:
         self.child_peak_rss_kb = 0  # the largest student process it forked
         self.cold_fallbacks = 0
         self.startup_seconds = 0.0
+        self.prestart_error: str | None = None  # why prestart() failed (then: started late)
         self.killed_by: str | None = None  # the student (folder) whose process killed it
 
     # ----------------------------------------------------------------- life cycle
@@ -467,5 +468,5 @@ def student_command(grader, work: Path, out: Path) -> StudentCommand:
     from course.grade.supervisor import ChildProcess
 
     runner = SimpleNamespace(work=Path(work), out=Path(out), sys_path=grader.sys_path,
-                             device=grader.device)
+                             device=grader.device, sandboxed=True)
     return ChildProcess.command(SimpleNamespace(runner=runner, config=grader.config), 3)

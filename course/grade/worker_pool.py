@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 
-from course.grade.warm_worker import Zygote, ZygoteError, student_command
+from course.grade.warm_worker import Zygote, student_command
 
 
 class WarmPool:
@@ -37,8 +37,8 @@ class WarmPool:
         def prestart(zygote: Zygote) -> None:
             try:
                 zygote.prestart(fonts, command=command)
-            except ZygoteError:
-                pass
+            except Exception as error:  # noqa: BLE001 - started again at its first student
+                zygote.prestart_error = f"{type(error).__name__}: {error}"
 
         self._threads = [threading.Thread(target=prestart, args=(z,), daemon=True,
                                           name=f"warm-worker-{i}")
@@ -136,6 +136,9 @@ def grade_all(grader, notebooks: dict, workers: int, progress: bool = True,
             "child_peak_rss_kb": max(z.child_peak_rss_kb for z in zygotes),
             "zygote_starts": sum(z.starts for z in zygotes),
             "cold_fallbacks": sum(z.cold_fallbacks for z in zygotes),
+            # a worker that could not warm up beforehand warmed up at its first student,
+            # inside the grading phase (correct grades, a slower run)
+            "prestart_errors": [z.prestart_error for z in zygotes if z.prestart_error],
         })
     return {student: results[student] for student in students}
 
