@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from course.config import ROOT, GradingConfig, load_grading_config
+from course.grade import device_policy
 from course.grade.grader import (Grader, StudentGrade, matplotlib_cache, resolve_device,
                                  run_steps_in_folder)
 from course.grade.plan import Assignment, load_assignment
@@ -82,6 +83,7 @@ class CheckReport:
                 f"  ({SAVE_FIRST})", ""]
         tail = ["", "The grader runs the same checks on these cases and on hidden ones (other "
                     "shapes, rates, data); written answers are graded by hand."]
+        tail += device_policy.student_lines(self.grade, lambda c: label(self.assignment, c))
         if self.notes:
             tail += ["", "What the grader will not see:"] + [f"  - {n}" for n in self.notes]
         return "\n".join(head + lines + tail)

@@ -10,7 +10,9 @@ same student process (:class:`course.grade.supervisor.StepRunner`, forked from a
 returns plain data: each step's outcome, a probe's data as the bytes the student process
 wrote (:mod:`course.grade.transport`'s format), and the student's output.  The centre checks
 those bytes as it checks a local probe's file (bounded size, plain arrays and JSON, never
-pickle) before a verdict sees them.
+pickle) before a verdict sees them.  A submission the device policy grades again on the CPU
+(:mod:`course.grade.device_policy`) is one more task, run in a fresh student process that
+sees no GPU.
 
 Every worker needs the same virtual environment and the repository at the same path as the
 centre (the steps name the checker facade, and the setup cells may read data files next to

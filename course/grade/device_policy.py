@@ -153,7 +153,7 @@ def settle(grader, first, regrade):
             message = message[:max(0, limit - len(text) - 15)] + " [... cut]"
         rows.append(dataclasses.replace(final, message=message + text))
         records.append({"check": row.check, "device": device, "error": error.text,
-                        "policy": policy, "first_status": row.status,
+                        "kind": error.kind, "policy": policy, "first_status": row.status,
                         "status": final.status, "points": final.points})
     grade = dataclasses.replace(first, results=rows, device_regrades=records)
     if second is not None:
@@ -174,6 +174,21 @@ def summary(grade) -> str:
     if records[0]["policy"] == "cpu":
         return f"device errors: {checks} graded again on the CPU"
     return f"device errors: {checks} failed (device_errors = \"fail\")"
+
+
+def student_lines(grade, label=str) -> list[str]:
+    """What check_my_work adds below its table ([] when nothing): the checks that fail on
+    the GPU (``label(check)``: how the table names one), what the grader counts for them,
+    and how to make the code device-agnostic."""
+    records = getattr(grade, "device_regrades", None) or []
+    if not records:
+        return []
+    counted = ("the grader counts the CPU's result" if records[0]["policy"] == "cpu" else
+               "the grader counts them as failed")
+    lines = ["", f"Not device-agnostic: on the GPU these checks fail ({counted}):"]
+    lines += [f"  - {label(r['check'])}: {r['error']}" for r in records]
+    kinds = dict.fromkeys(r.get("kind", "devices") for r in records)
+    return lines + [f"  hint: {HINTS[kind]}" for kind in kinds]
 
 
 def run_record(grades) -> dict:

@@ -12,7 +12,10 @@ For each submission the grader
 3. judges each probe's data in this process: ``check.verdict(params, data, **options)``
    recomputes its own reference from the parameters this process drew.  Whatever the
    student's process did (patching torch, shadowing checkers, printing "Passed!"), only its
-   data reaches the verdict.
+   data reaches the verdict;
+4. applies the course's device policy (:mod:`course.grade.device_policy`,
+   :meth:`Grader.settle_devices`): a check that failed on the GPU because of where the
+   student put a tensor is graded again on the CPU, or stays failed.
 
 A check passes when every seed passes; its status is then ``passed``, else the first
 problem in seed order: ``failed`` (wrong result, the student's exception, an undefined
@@ -21,9 +24,9 @@ ran out of memory or disk, or the notebook could not be read).
 
 One job, the grader of one submission (:class:`Grader`: :meth:`~Grader.plan`, run,
 :meth:`~Grader.judge`), with the settings a run draws once (device, seeds); a front end
-that runs the steps elsewhere (:mod:`course.grade.dask_cluster`) calls ``plan`` and
-``judge`` itself.  Where a check's verdict is defined is on every row
-(``CheckResult.verdict_at``).
+that runs the steps elsewhere (:mod:`course.grade.dask_cluster`, :mod:`course.check`) calls
+``plan``, ``judge`` and ``settle_devices`` itself.  Where a check's verdict is defined is on
+every row (``CheckResult.verdict_at``).
 """
 
 from __future__ import annotations

@@ -242,3 +242,17 @@ def test_nbgrader_autograde_gives_make_grades_points(graded, course_copy, gpu_vi
             f"{ASSIGNMENT}.ipynb"
         record = nbformat.read(str(path), 4).metadata["course_grading"]
         assert {r["check"] for r in record["device_regrades"]} == DEVICE_FAILURES[student]
+
+
+def test_check_my_work_tells_the_student_before_they_hand_in(graded, gpu_visible):
+    """On a student's Colab GPU check_my_work grades as the grader does: the CPU's points,
+    and the note that the code is not device-agnostic."""
+    from course.check.my_work import check_notebook
+
+    report = check_notebook(notebook(graded, "numpy_losses_gpu"), ASSIGNMENT)
+    row = next(r for r in report.grade.results if r.check == "gradient_descent_tests")
+    assert row.status == "passed"
+    table = report.table()
+    assert "Not device-agnostic: on the GPU these checks fail (the grader counts the CPU's " \
+           "result)" in table
+    assert NUMPY_ERROR[1] in table and ".cpu() before .numpy()" in table
