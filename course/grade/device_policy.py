@@ -136,24 +136,18 @@ def settle(grader, first, regrade):
     found = device_failures(first)
     if not found or not getattr(grader, "settles_devices", True):
         return first
-    policy, device = grader.config.device_errors, grader.device
-    second = regrade(grader.on_cpu()) if policy == "cpu" else None
+    second = regrade(grader.on_cpu()) if grader.config.device_errors == "cpu" else None
     again = {row.check: row for row in second.results} if second is not None else {}
-    limit = grader.config.message_limit_chars
     rows, records = [], []
     for row in first.results:
-        error = found.get(row.check)
-        if error is None:
+        if row.check not in found:
             rows.append(row)
             continue
-        final = again.get(row.check, row)
-        text = note(error, device, policy)
-        message = final.message
-        if len(message) + len(text) > limit:
-            message = message[:max(0, limit - len(text) - 15)] + " [... cut]"
-        rows.append(dataclasses.replace(final, message=message + text))
-        records.append({"check": row.check, "device": device, "error": error.text,
-                        "kind": error.kind, "policy": policy, "first_status": row.status,
+        final = _settled_row(grader, found[row.check], again.get(row.check, row))
+        rows.append(final)
+        records.append({"check": row.check, "device": grader.device,
+                        "error": found[row.check].text, "kind": found[row.check].kind,
+                        "policy": grader.config.device_errors, "first_status": row.status,
                         "status": final.status, "points": final.points})
     grade = dataclasses.replace(first, results=rows, device_regrades=records)
     if second is not None:
@@ -162,6 +156,16 @@ def settle(grader, first, regrade):
                         f"{', '.join(found)})\n{second.output}")
         grade.internal_error = first.internal_error or second.internal_error
     return grade
+
+
+def _settled_row(grader, error: DeviceError, final):
+    """``final`` (the CPU's row, or the first one under "fail") with :func:`note` below its
+    message, within the message limit."""
+    text = note(error, grader.device, grader.config.device_errors)
+    message, limit = final.message, grader.config.message_limit_chars
+    if len(message) + len(text) > limit:
+        message = message[:max(0, limit - len(text) - 15)] + " [... cut]"
+    return dataclasses.replace(final, message=message + text)
 
 
 def summary(grade) -> str:
