@@ -54,5 +54,7 @@ def test_device_mistakes_get_the_cpu_grade_on_the_gpu(tmp_path):
         sheets[device] = points(tmp_path / device)
     assert sheets["cuda"] == sheets["cpu"]
     record = json.loads((tmp_path / "cuda" / f"{ASSIGNMENT}-run.json").read_text())
-    mistakes = {s for s, (_, faults) in device_class.STUDENTS.items() if faults}
-    assert set(record["device_regrades"]) == mistakes
+    # torch raises on the GPU where these students' probes run the faulty line
+    assert {"numpy_losses", "numpy_no_zero_grad", "cpu_mask"} <= set(record["device_regrades"])
+    assert set(record["device_regrades"]) <= {s for s, (_, faults) in
+                                              device_class.STUDENTS.items() if faults}
