@@ -18,7 +18,11 @@
 #                                (ROSTER=roster.csv maps nbgrader ids to LMS ids)
 #   make bench-checkers          each checker's time on this CPU
 #   make bench                   grading speed: nbgrader's old kernel path vs the grading
-#                                engine (nbgrader autograde, make autograde, make grade; BENCH_N=20)
+#                                engine (nbgrader autograde, make autograde, make grade; BENCH_N=20,
+#                                DEVICE=cuda on a GPU, BENCH_ARGS=--skip-stock ...)
+#   make gpu-check               on a GPU machine: the CUDA tests, make grade and nbgrader
+#                                autograde on the GPU against the CPU, make bench DEVICE=cuda
+#                                (exits 2 without CUDA; GPU_CHECK_ARGS=--dry-run | --rehearse)
 #   make feedback ASSIGNMENT=a   nbgrader generate_feedback            -> feedback/
 #   make similarity ASSIGNMENT=a students' solution cells compared pairwise -> similarity/
 #                                (flags similar pairs for a TA to read; SIMILARITY_ARGS=--top 20)
@@ -48,11 +52,13 @@ ROSTER ?=
 EXPORT_ARGS ?=
 RELEASE_ARGS ?=
 BENCH_N ?= 20
+BENCH_ARGS ?=
+GPU_CHECK_ARGS ?=
 # The sandboxed kernel nbgrader autograde runs student code in (course/autograde/kernel.py).
 KERNELSPEC := $(VENV)/share/jupyter/kernels/course-sandbox/kernel.json
 
 .PHONY: venv sandbox release test test-clean-room autograde grade feedback similarity bench \
-	bench-checkers clean gradescope export formgrader
+	bench-checkers clean gradescope export formgrader gpu-check
 
 venv: $(STAMP) $(KERNELSPEC) sandbox
 
@@ -121,7 +127,13 @@ bench-checkers: $(STAMP)
 	$(BIN)/python -m course.bench.checkers
 
 bench: venv
-	$(BIN)/python -m course.bench --students $(BENCH_N)
+	$(BIN)/python -m course.bench --students $(BENCH_N) $(if $(filter-out auto,$(DEVICE)),--device $(DEVICE)) $(BENCH_ARGS)
+
+# The CUDA path on a GPU machine (course/bench/gpu_check.py): the suite's CUDA tests, make grade
+# and nbgrader autograde of two classes on the GPU against the CPU, make bench DEVICE=cuda.
+# Exits 2 without a CUDA device (GPU_CHECK_ARGS=--dry-run shows the steps).
+gpu-check: venv
+	$(BIN)/python -m course.bench.gpu_check $(GPU_CHECK_ARGS)
 
 feedback: $(STAMP)
 	$(BIN)/nbgrader generate_feedback $(ASSIGNMENT)

@@ -30,6 +30,9 @@ import tomllib  # noqa: E402 - after the version check, which explains its absen
 
 ROOT = Path(__file__).resolve().parents[1]
 DEVICES = ("auto", "cpu", "cuda")
+# what a check that failed on a GPU because of where the student put a tensor counts for
+# (course.grade.device_policy): its result graded again on the CPU, or the failure
+DEVICE_ERROR_POLICIES = ("cpu", "fail")
 # the variables that size numpy's and torch's thread pools (OpenMP, MKL, OpenBLAS)
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 # what the sandbox can give student code, weakest first (course.sandbox.isolation)
@@ -112,6 +115,10 @@ class GradingConfig:
     """Limits and choices for one grading run (units in the names: seconds, MiB)."""
 
     device: str = "auto"            # auto = cuda when available, else cpu
+    device_errors: str = "cpu"      # a check that failed on the GPU because of where the
+    #                                 student put a tensor: "cpu", graded again on the CPU
+    #                                 (that result counts); "fail": it stays failed
+    #                                 (course.grade.device_policy)
     fresh_seeds: int = 2            # seeds drawn per run, on top of the canonical seed 0
     check_timeout_s: float = 60     # wall clock for one probe (one check at one seed)
     cell_timeout_s: float = 60      # wall clock for one setup/solution cell
@@ -132,6 +139,9 @@ class GradingConfig:
     def __post_init__(self):
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, not {self.device!r}")
+        if self.device_errors not in DEVICE_ERROR_POLICIES:
+            raise ValueError(f"[tool.course.grading] device_errors must be one of "
+                             f"{', '.join(DEVICE_ERROR_POLICIES)}, not {self.device_errors!r}")
         if self.fresh_seeds < 0:
             raise ValueError("fresh_seeds must be >= 0")
         for name in ("check_timeout_s", "cell_timeout_s", "added_cell_timeout_s",

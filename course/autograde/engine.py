@@ -240,8 +240,13 @@ class EngineExecute(SandboxedExecute):
         nb.metadata[RECORD_KEY] = {"seeds": seeds, "device": device,
                                    "demo_cells": self.demo_cells,
                                    "reproduce": f"--seeds {','.join(map(str, seeds))}",
-                                   "isolation": found.as_dict()}
+                                   "isolation": found.as_dict(),
+                                   "device_regrades": grade.device_regrades}
         self._log_progress(course, assignment, student, grade, seeds, device, found.level)
+        if grade.device_regrades:
+            from course.grade.device_policy import summary
+
+            self.log.warning("%s: %s", student, summary(grade))
         if grade.internal_error:
             raise RuntimeError(f"internal grader error: {grade.internal_error}")
         return nb, resources

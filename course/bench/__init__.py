@@ -2,5 +2,7 @@
 
 * :mod:`course.bench.grading_speed` -- ``make bench`` (``python -m course.bench``, this
   package's ``__main__``): a class graded by each path, as ratios measured in one run;
-* :mod:`course.bench.checkers` -- ``make bench-checkers``: each checker's time.
+* :mod:`course.bench.checkers` -- ``make bench-checkers``: each checker's time;
+* :mod:`course.bench.gpu_check` -- ``make gpu-check``: the CUDA path on a GPU machine, its
+  timings and its grades against the CPU's.
 """

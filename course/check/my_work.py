@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from course.config import ROOT, GradingConfig, load_grading_config
+from course.grade import device_policy
 from course.grade.grader import (Grader, StudentGrade, matplotlib_cache, resolve_device,
                                  run_steps_in_folder)
 from course.grade.plan import Assignment, load_assignment
@@ -82,6 +83,7 @@ class CheckReport:
                 f"  ({SAVE_FIRST})", ""]
         tail = ["", "The grader runs the same checks on these cases and on hidden ones (other "
                     "shapes, rates, data); written answers are graded by hand."]
+        tail += device_policy.student_lines(self.grade, lambda c: label(self.assignment, c))
         if self.notes:
             tail += ["", "What the grader will not see:"] + [f"  - {n}" for n in self.notes]
         return "\n".join(head + lines + tail)
@@ -121,15 +123,30 @@ def check_notebook(path: str | os.PathLike, assignment: str | None = None) -> Ch
     plan = grader.plan("you", path)
     if isinstance(plan, StudentGrade):  # the notebook could not be read
         return CheckReport(path, plan_assignment, plan, [], time.monotonic() - started)
-    run = run_steps_in_folder(plan.steps, config, device, plan_assignment.facade, [],
-                              plan_assignment.notebook_path.parent, matplotlib_cache(),
-                              sandboxed=False)
-    grade = grader.judge(plan, run.outcomes, time.monotonic() - started, run.output,
-                         run.startup_failure)
+    grade, run = _run_and_judge(grader, plan, started)
+    grade = grader.settle_devices(grade, lambda cpu: _graded_again(cpu, path))
     notes = unseen(load_notebook(path), plan_assignment, plan.steps, run.outcomes, plan.lost)
     if run.startup_failure:
         notes.insert(0, f"the check itself could not start: {run.startup_failure}")
     return CheckReport(path, plan_assignment, grade, notes, time.monotonic() - started)
+
+
+def _run_and_judge(grader: Grader, plan, started: float):
+    """(grade, run) of ``plan``'s steps, run here without the sandboxes: the student's own
+    machine."""
+    run = run_steps_in_folder(plan.steps, grader.config, grader.device,
+                              grader.assignment.facade, [],
+                              grader.assignment.notebook_path.parent, matplotlib_cache(),
+                              sandboxed=False, hide_gpus=grader.hide_gpus)
+    return grader.judge(plan, run.outcomes, time.monotonic() - started, run.output,
+                        run.startup_failure), run
+
+
+def _graded_again(grader: Grader, path: Path) -> StudentGrade:
+    """The notebook graded by the device policy's CPU pass (``grader``: Grader.on_cpu)."""
+    started = time.monotonic()
+    plan = grader.plan("you", path)
+    return plan if isinstance(plan, StudentGrade) else _run_and_judge(grader, plan, started)[0]
 
 
 # --------------------------------------------------------------------------- finding things

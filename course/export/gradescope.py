@@ -283,7 +283,8 @@ def grade_submission(root: Path, settings: Settings) -> dict:
         note = "\n\n".join(p for p in (INTERNAL.format(error=grade.internal_error), note) if p)
     extra = {"assignment": assignment.name, "device": device, "seeds": seeds,
              "reproduce": f"--seeds {','.join(map(str, seeds))}",
-             "autograder": settings.fingerprint, "isolation": found.as_dict()}
+             "autograder": settings.fingerprint, "isolation": found.as_dict(),
+             "device_regrades": grade.device_regrades}
     results = autograder_results(grade, assignment, seeds, settings.hidden_visibility,
                                  extra, note)
     results["execution_time"] = int(round(time.monotonic() - started))

@@ -9,6 +9,8 @@ Read in this order:
 * :mod:`course.grade.plan` -- what is run for one submission, built from the source notebook;
 * :mod:`course.grade.grader` -- one submission: run its steps in a student process, judge the
   probe data here (:class:`~course.grade.grader.Grader`, :class:`~course.grade.grader.CheckResult`);
+* :mod:`course.grade.device_policy` -- a check that failed on the GPU because of where a
+  tensor is: graded again on the CPU, or failed (``[tool.course.grading] device_errors``);
 * :mod:`course.grade.supervisor` -- a student process within its limits, and what came back;
 * :mod:`course.grade.student_process` -- the process student code runs in (it only probes);
 * :mod:`course.grade.transport` -- probe data across that boundary as arrays and JSON;

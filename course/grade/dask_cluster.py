@@ -10,7 +10,9 @@ same student process (:class:`course.grade.supervisor.StepRunner`, forked from a
 returns plain data: each step's outcome, a probe's data as the bytes the student process
 wrote (:mod:`course.grade.transport`'s format), and the student's output.  The centre checks
 those bytes as it checks a local probe's file (bounded size, plain arrays and JSON, never
-pickle) before a verdict sees them.
+pickle) before a verdict sees them.  A submission the device policy grades again on the CPU
+(:mod:`course.grade.device_policy`) is one more task, run in a fresh student process that
+sees no GPU.
 
 Every worker needs the same virtual environment and the repository at the same path as the
 centre (the steps name the checker facade, and the setup cells may read data files next to
@@ -39,6 +41,7 @@ def job_for(grader) -> dict:
     return {
         "config": dataclasses.asdict(grader.config),
         "device": grader.device,
+        "hide_gpus": grader.hide_gpus,  # a CPU pass (course.grade.device_policy): cold
         "facade": grader.assignment.facade,
         "sys_path": list(grader.sys_path),
         "source_dir": str(Path(grader.assignment.notebook_path).resolve().parent),
@@ -54,10 +57,12 @@ def run_steps(job: dict, steps: list[dict]) -> dict:
     from course.grade.grader import matplotlib_cache, run_steps_in_folder
 
     started = time.monotonic()
-    zygote = _zygote(job)
+    cpu_pass = bool(job.get("hide_gpus"))  # a fresh process that sees no GPU, not a fork
+    zygote = None if cpu_pass else _zygote(job)
     run = run_steps_in_folder(steps, GradingConfig(**job["config"]), job["device"],
                               job["facade"], job["sys_path"], Path(job["source_dir"]),
-                              matplotlib_cache(), zygote.launch, zygote.root)
+                              matplotlib_cache(), zygote and zygote.launch,
+                              zygote and zygote.root, hide_gpus=cpu_pass)
     plain = {}
     for index, outcome in run.outcomes.items():
         entry = {"kind": outcome.kind, "message": outcome.message}
@@ -210,12 +215,10 @@ def grade_on_cluster(grader, notebooks: dict, scheduler: str, progress: bool = T
         for future in as_completed(list(pending)):
             plan = pending.pop(future)
             try:
-                remote = future.result()
-                grade = grader.judge(plan, outcomes_from(remote["outcomes"], max_bytes),
-                                     float(remote.get("seconds", 0.0)),
-                                     str(remote.get("output", "")),
-                                     remote.get("startup_failure") and
-                                     str(remote["startup_failure"]))
+                grade = _judged(grader, plan, future.result(), max_bytes)
+                grade = grader.settle_devices(grade, lambda cpu: _graded_again(
+                    client, cpu, plan.student, notebooks[plan.student], max_bytes,
+                    f"grade-{run_id}-cpu-{plan.student}"))
             except Exception as error:  # noqa: BLE001 - the cluster failed, not the student
                 grade = grader.internal_error(plan.student, error, "cluster")
             finish(grade)
@@ -230,3 +233,22 @@ def grade_on_cluster(grader, notebooks: dict, scheduler: str, progress: bool = T
         if own_client:
             client.close()
     return {student: results[student] for student in notebooks}
+
+
+def _judged(grader, plan, remote: dict, max_bytes: int):
+    """The grade of one submission from what its task on the cluster returned."""
+    return grader.judge(plan, outcomes_from(remote["outcomes"], max_bytes),
+                        float(remote.get("seconds", 0.0)), str(remote.get("output", "")),
+                        remote.get("startup_failure") and str(remote["startup_failure"]))
+
+
+def _graded_again(client, grader, student: str, path, max_bytes: int, key: str):
+    """``student`` graded by ``grader`` (the device policy's CPU pass) on the cluster, in a
+    fresh student process there; waits for it."""
+    from course.grade.grader import StudentGrade
+
+    plan = grader.plan(student, path)
+    if isinstance(plan, StudentGrade):
+        return plan
+    future = client.submit(run_steps, job_for(grader), plan.steps, pure=False, key=key)
+    return _judged(grader, plan, future.result(), max_bytes)

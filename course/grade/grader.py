@@ -12,7 +12,10 @@ For each submission the grader
 3. judges each probe's data in this process: ``check.verdict(params, data, **options)``
    recomputes its own reference from the parameters this process drew.  Whatever the
    student's process did (patching torch, shadowing checkers, printing "Passed!"), only its
-   data reaches the verdict.
+   data reaches the verdict;
+4. applies the course's device policy (:mod:`course.grade.device_policy`,
+   :meth:`Grader.settle_devices`): a check that failed on the GPU because of where the
+   student put a tensor is graded again on the CPU, or stays failed.
 
 A check passes when every seed passes; its status is then ``passed``, else the first
 problem in seed order: ``failed`` (wrong result, the student's exception, an undefined
@@ -21,13 +24,14 @@ ran out of memory or disk, or the notebook could not be read).
 
 One job, the grader of one submission (:class:`Grader`: :meth:`~Grader.plan`, run,
 :meth:`~Grader.judge`), with the settings a run draws once (device, seeds); a front end
-that runs the steps elsewhere (:mod:`course.grade.dask_cluster`) calls ``plan`` and
-``judge`` itself.  Where a check's verdict is defined is on every row
-(``CheckResult.verdict_at``).
+that runs the steps elsewhere (:mod:`course.grade.dask_cluster`, :mod:`course.check`) calls
+``plan``, ``judge`` and ``settle_devices`` itself.  Where a check's verdict is defined is on
+every row (``CheckResult.verdict_at``).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -36,10 +40,11 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from course.config import GradingConfig
+from course.grade import device_policy
 from course.notebooks import ADDED_CELL_RULE, NotebookError, load_notebook
 from course.grade.plan import Assignment, GradedCheck, build_steps, plain_kwargs
 from course.grade.supervisor import StepRunner
@@ -82,6 +87,8 @@ class StudentGrade:
     seconds: float = 0.0
     output: str = ""  # what the student's code printed (capped), for the TA
     internal_error: str | None = None  # set when the grader, not the student, failed
+    device_regrades: list = field(default_factory=list)  # checks that failed because of a
+    #                     device, and what the policy made of them (course.grade.device_policy)
 
     @property
     def points(self) -> float:
@@ -149,6 +156,8 @@ class Grader:
 
     launcher = None  # how student processes start (StepRunner.launcher; course.grade.warm_worker)
     scratch = None   # where submissions' folders are made (None: the system's temp folder)
+    hide_gpus = False       # student processes see no GPU (the CPU pass of on_cpu())
+    settles_devices = True  # its grades go through the device policy (not on_cpu()'s)
 
     def __init__(self, assignment: Assignment, config: GradingConfig, device: str,
                  seeds: list[int], sys_path: tuple = ()):
@@ -189,9 +198,27 @@ class Grader:
             return plan
         run = run_steps_in_folder(plan.steps, self.config, self.device, self.assignment.facade,
                                   self.sys_path, self.assignment.notebook_path.parent,
-                                  self.mpl_cache, self.launcher, self.scratch)
-        return self.judge(plan, run.outcomes, time.monotonic() - started, run.output,
-                          run.startup_failure)
+                                  self.mpl_cache, self.launcher, self.scratch,
+                                  hide_gpus=self.hide_gpus)
+        first = self.judge(plan, run.outcomes, time.monotonic() - started, run.output,
+                           run.startup_failure)
+        return self.settle_devices(first, lambda cpu: cpu.grade(student, notebook_path))
+
+    def settle_devices(self, first: StudentGrade, regrade) -> StudentGrade:
+        """``first`` under the course's device policy (:mod:`course.grade.device_policy`):
+        ``regrade(grader)`` grades the same submission with :meth:`on_cpu`'s grader, where
+        the front end runs student code; every front end calls this on every grade."""
+        return device_policy.settle(self, first, regrade)
+
+    def on_cpu(self) -> "Grader":
+        """This grader for a CPU pass: the same seeds, probe parameters drawn for the CPU,
+        each student process started afresh (cold) and seeing no GPU, as on a CPU machine;
+        its grades are final (not settled again)."""
+        cpu = copy.copy(self)
+        cpu.device, cpu._params = "cpu", {}
+        cpu.launcher = cpu.scratch = None
+        cpu.hide_gpus, cpu.settles_devices = True, False
+        return cpu
 
     def plan(self, student: str, notebook_path: str | Path) -> "Plan | StudentGrade":
         """What to run for one submission (its steps, :mod:`course.grade.plan`), or its grade
@@ -442,10 +469,7 @@ def _with_hints(message: str, device: str) -> str:
     if device == "cpu" and ("CUDA" in message or "NVIDIA" in message):
         message += ("\n  note: grading ran on the CPU; do not hard-code .cuda() or 'cuda': "
                     "put new tensors on the device of the inputs (x.device)")
-    elif "same device" in message:
-        message += (f"\n  note: grading ran on {device}; put new tensors on the device of "
-                    f"the inputs (x.device)")
-    return message
+    return message  # tensors on two devices: course.grade.device_policy's note
 
 
 @dataclass
@@ -461,11 +485,13 @@ class StepsRun:
 
 def run_steps_in_folder(steps: list[dict], config: GradingConfig, device: str, facade: str,
                         sys_path, source_dir: Path, mpl_cache: str | None, launcher=None,
-                        scratch=None, sandboxed: bool = True) -> StepsRun:
+                        scratch=None, sandboxed: bool = True,
+                        hide_gpus: bool = False) -> StepsRun:
     """Run ``steps`` in student processes (:class:`course.grade.supervisor.StepRunner`,
     started by ``launcher``: None, cold; a warm worker's fork) in a fresh folder under
     ``scratch``, removed afterwards; the same here and on a Dask worker.  ``sandboxed=False``
-    only for a student checking their own notebook (:mod:`course.check`)."""
+    only for a student checking their own notebook (:mod:`course.check`); ``hide_gpus``: the
+    processes see no GPU (``CUDA_VISIBLE_DEVICES=""``)."""
     folder = Path(tempfile.mkdtemp(prefix="grading-", dir=scratch))
     try:
         work, out = folder / "work", folder / "out"
@@ -473,7 +499,7 @@ def run_steps_in_folder(steps: list[dict], config: GradingConfig, device: str, f
         out.mkdir()
         prepare_work_folder(work, source_dir, mpl_cache)
         runner = StepRunner(steps, work, out, config, device, facade, sys_path)
-        runner.launcher, runner.sandboxed = launcher, sandboxed
+        runner.launcher, runner.sandboxed, runner.hide_gpus = launcher, sandboxed, hide_gpus
         outcomes = runner.run()
         return StepsRun(outcomes, runner.output.text(), runner.startup_failure)
     finally:

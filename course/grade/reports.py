@@ -23,6 +23,8 @@ import csv
 import json
 from pathlib import Path
 
+from course.grade.device_policy import summary as device_summary
+
 CSV_COLUMNS = ("student_id", "check", "points", "max_points", "status", "message", "verdict")
 # verdict: where the check's verdict is defined (CheckResult.verdict_at), one hop from a
 # lost point to the code that took it
@@ -83,6 +85,7 @@ def gradescope_results(grade, labels: dict | None = None) -> dict:
     """One student's results in Gradescope's autograder format."""
     labels = labels or {}
     tests = []
+    regrades = {r["check"]: r for r in getattr(grade, "device_regrades", [])}
     for number_, row in enumerate(grade.results, start=1):
         output = row.message if row.status == "passed" else f"{row.status}: {row.message}"
         tests.append({
@@ -93,7 +96,7 @@ def gradescope_results(grade, labels: dict | None = None) -> dict:
             "status": "passed" if row.status == "passed" else "failed",
             "output": output,
             "visibility": "visible",
-            **verdict_data(row.verdict_at),
+            **verdict_data(row.verdict_at, regrades.get(row.check)),
         })
     return {
         "score": number(grade.points),
@@ -105,9 +108,13 @@ def gradescope_results(grade, labels: dict | None = None) -> dict:
     }
 
 
-def verdict_data(verdict_at: str) -> dict:
-    """A results.json test's ``extra_data``: where its check's verdict is defined."""
-    return {"extra_data": {"verdict": verdict_at}} if verdict_at else {}
+def verdict_data(verdict_at: str, device_regrade: dict | None = None) -> dict:
+    """A results.json test's ``extra_data``: where its check's verdict is defined, and what
+    the device policy did with it (course.grade.device_policy), if anything."""
+    extra = {"verdict": verdict_at} if verdict_at else {}
+    if device_regrade:
+        extra["device_regrade"] = device_regrade
+    return {"extra_data": extra} if extra else {}
 
 
 def write_gradescope(folder: Path, grade, labels: dict | None = None) -> Path:
@@ -128,6 +135,8 @@ def summary_line(grade) -> str:
         counts[row.status] = counts.get(row.status, 0) + 1
     detail = ", ".join(f"{n} {status}" for status, n in counts.items())
     line = f"{grade.student}: {number(grade.points)}/{number(grade.max_points)} points ({detail})"
+    if device_summary(grade):
+        line += f"; {device_summary(grade)}"
     if grade.internal_error:
         line += f"  GRADER ERROR: {grade.internal_error}"
     return line

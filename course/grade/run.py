@@ -32,6 +32,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from course.config import DEVICES, assignments, load_grading_config
+from course.grade.device_policy import run_record
 from course.grade.grader import (Grader, GraderError, StudentGrade, draw_seeds, matplotlib_cache,
                       one_thread_each, resolve_device)
 from course.notebooks import NotebookError
@@ -256,6 +257,7 @@ class GradingRun:
             "reproduce": f"--seeds {','.join(map(str, self.grader.seeds))}",
             "workers": self.worker_stats,
             "isolation": self.isolation.as_dict(),
+            **run_record(grades),  # checks settled by [tool.course.grading] device_errors
         }
         self.written = write_reports(self.grades_dir, self.name, grades, info, labels, partial)
         return self.written

@@ -120,6 +120,9 @@ class StepRunner:
     # course.check: the student's own code on the student's own machine, where there may be
     # no bubblewrap and no pyproject.toml with the sandbox's settings)
     sandboxed = True
+    # True: the process sees no GPU (CUDA_VISIBLE_DEVICES=""), as on a CPU machine: the CPU
+    # pass of course.grade.device_policy
+    hide_gpus = False
 
     def __init__(self, steps: list[dict], work: Path, out: Path, config: GradingConfig,
                  device: str, facade: str, sys_path=()):
@@ -297,6 +300,8 @@ class ChildProcess:
         for name in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "SYSTEMROOT"):
             if name in os.environ:
                 env[name] = os.environ[name]
+        if getattr(self.runner, "hide_gpus", False):
+            env["CUDA_VISIBLE_DEVICES"] = ""
         return env
 
     def run(self) -> None:
