@@ -11,7 +11,8 @@
 #                                (WORKERS=n warm workers, default one per core;
 #                                 SCHEDULER=tls://host:8786 TLS_CA=ca.pem TLS_CERT=node.pem
 #                                 TLS_KEY=node-key.pem grades on a Dask cluster;
-#                                 STUDENTS=alice,bob regrades them, keeping the others)
+#                                 STUDENTS=alice,bob regrades them, keeping the others;
+#                                 an interrupted run resumes, FRESH=1 starts over)
 #   make gradescope ASSIGNMENT=a the Gradescope autograder  -> gradescope/a-autograder.zip
 #                                (VISIBILITY=after_published: when hidden cases are shown)
 #   make export ASSIGNMENT=a     one row per student, and a Canvas import -> grades/
@@ -19,6 +20,8 @@
 #   make bench-checkers          each checker's time on this CPU
 #   make bench                   grading speed: nbgrader's old kernel path vs the grading
 #                                engine (nbgrader autograde, make autograde, make grade; BENCH_N=20)
+#   make bench-scale             every TA command on synthetic classes of BENCH_SIZES=20,200,1000:
+#                                s/student, peak memory (BENCH_SCALE_ARGS='--max "make autograde=200"')
 #   make feedback ASSIGNMENT=a   nbgrader generate_feedback            -> feedback/
 #   make similarity ASSIGNMENT=a students' solution cells compared pairwise -> similarity/
 #                                (flags similar pairs for a TA to read; SIMILARITY_ARGS=--top 20)
@@ -48,11 +51,14 @@ ROSTER ?=
 EXPORT_ARGS ?=
 RELEASE_ARGS ?=
 BENCH_N ?= 20
+BENCH_SIZES ?= 20,200,1000
+BENCH_SCALE_ARGS ?=
+FRESH ?=
 # The sandboxed kernel nbgrader autograde runs student code in (course/autograde/kernel.py).
 KERNELSPEC := $(VENV)/share/jupyter/kernels/course-sandbox/kernel.json
 
 .PHONY: venv sandbox release test test-clean-room autograde grade feedback similarity bench \
-	bench-checkers clean gradescope export formgrader
+	bench-scale bench-checkers clean gradescope export formgrader
 
 venv: $(STAMP) $(KERNELSPEC) sandbox
 
@@ -107,7 +113,7 @@ autograde: venv
 
 grade: venv
 	@$(BIN)/python -m course.sandbox --check
-	$(BIN)/python -m pytest grader_tests --submissions $(SUBMISSIONS) --assignment $(ASSIGNMENT) --device $(DEVICE) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(TLS_CA),--tls-ca-file $(TLS_CA)) $(if $(TLS_CERT),--tls-cert $(TLS_CERT)) $(if $(TLS_KEY),--tls-key $(TLS_KEY)) $(if $(STUDENTS),--students $(STUDENTS)) $(GRADE_ARGS)
+	$(BIN)/python -m pytest grader_tests --submissions $(SUBMISSIONS) --assignment $(ASSIGNMENT) --device $(DEVICE) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(TLS_CA),--tls-ca-file $(TLS_CA)) $(if $(TLS_CERT),--tls-cert $(TLS_CERT)) $(if $(TLS_KEY),--tls-key $(TLS_KEY)) $(if $(STUDENTS),--students $(STUDENTS)) $(if $(FRESH),--fresh) $(GRADE_ARGS)
 
 # The zip a course uploads to Gradescope (course/export/gradescope.py), checked on the solutions.
 gradescope: venv
@@ -122,6 +128,10 @@ bench-checkers: $(STAMP)
 
 bench: venv
 	$(BIN)/python -m course.bench --students $(BENCH_N)
+
+# A benchmark run by hand (tens of minutes at 1000): course/bench/scale.py says what it times.
+bench-scale: venv
+	$(BIN)/python -m course.bench.scale --sizes $(BENCH_SIZES) $(BENCH_SCALE_ARGS)
 
 feedback: $(STAMP)
 	$(BIN)/nbgrader generate_feedback $(ASSIGNMENT)

@@ -69,6 +69,9 @@ OPTIONS = [
     ("--students", dict(default=None,
                         help="comma-separated students to grade (default: every folder of "
                              "--submissions); their rows replace theirs in the grade sheet")),
+    ("--fresh", dict(action="store_true", default=False,
+                     help="start over instead of resuming an interrupted run "
+                          "(grades/<a>-journal.jsonl, course/grade/journal.py)")),
 ]
 
 
@@ -182,8 +185,7 @@ class GradingRun:
                 cell_timeout_s=options.check_timeout, memory_limit_mb=options.memory_limit_mb)
             self.assignment = load_assignment(self.name, options.source)
             device = resolve_device(settings.device)
-            seeds = ([int(s) for s in options.seeds.split(",")] if options.seeds
-                     else draw_seeds(settings.fresh_seeds))
+            seeds = self._open_journal(options, settings, device)
             if not self.scheduler and start_workers:
                 self.pool = self._start_workers(settings, device)
             self.grader = Grader(self.assignment, settings, device, seeds)
@@ -191,10 +193,26 @@ class GradingRun:
             self.stop_workers()
             raise GradingSetupError(f"cannot grade {self.name}: {error}") from None
         self.grades: dict[str, StudentGrade] = {}
+        self.resumed: list[str] = []  # graded by the interrupted run this one resumes
         self.selected: list[str] | None = None  # the students to grade now (pytest's -k)
         self.worker_stats: dict = {}
         self.written: list[Path] = []  # the reports, once write() ran
         self.started = time.time()
+
+    def _open_journal(self, options, settings, device: str) -> list[int]:
+        """The run's journal (:mod:`course.grade.journal`): an interrupted run's, resumed
+        when it matches, or a new one; returns the seeds."""
+        from course.grade.journal import grading_key, journal_path, open_journal
+
+        given = [int(s) for s in options.seeds.split(",")] if options.seeds else None
+        key = grading_key(self.name, Path(options.source), self.submissions,
+                          dataclasses.asdict(settings), device)
+        self.journal, seeds, note = open_journal(
+            journal_path(self.grades_dir, self.name), key, given,
+            getattr(options, "fresh", False), lambda: draw_seeds(settings.fresh_seeds))
+        if note:
+            print(note, file=sys.stderr)
+        return seeds
 
     def _start_workers(self, settings, device: str):
         """Start the warm workers now (course/grade/worker_pool.py): each imports torch and warms
@@ -225,18 +243,37 @@ class GradingRun:
     def grade_selected(self, progress: bool = True) -> None:
         """Grade every selected student not graded yet, all at once, where
         :func:`placement` says, with a progress bar on the terminal."""
-        todo = [s for s in (self.selected or self.students) if s not in self.grades]
+        todo = [s for s in self.to_grade if s not in self.grades]
+        resumed = self.journal.grades(todo, self.notebook)
+        self.grades.update(resumed)
+        self.resumed += list(resumed)
+        todo = [s for s in todo if s not in resumed]
         if not todo:
             return
+
+        def record(grade) -> None:  # on disk as each student finishes: a run resumes
+            self.journal.record(grade, self.notebook(grade.student))
+
         with self.quiet_output():
             try:
                 pool, self.pool = self.pool, None  # used up by this call
                 grades, self.worker_stats = grade_class(
                     self.grader, {s: self.notebook(s) for s in todo}, self.workers,
-                    self.scheduler, progress=progress, pool=pool, tls=self.tls)
+                    self.scheduler, progress=progress, on_grade=record, pool=pool,
+                    tls=self.tls)
             except Exception as error:  # noqa: BLE001 - e.g. no scheduler at that address
                 grades = {s: self.grader.internal_error(s, error) for s in todo}
         self.grades.update(grades)
+
+    @property
+    def to_grade(self) -> list[str]:
+        """The students this run grades (those pytest's -k selected, or all of them)."""
+        return self.selected or self.students
+
+    @property
+    def complete(self) -> bool:
+        """Every student this run grades is graded (not a run stopped half-way)."""
+        return all(s in self.grades for s in self.to_grade)
 
     @property
     def internal_errors(self) -> list[str]:
@@ -244,7 +281,11 @@ class GradingRun:
                 if g.internal_error]
 
     def write(self, command=None) -> list[Path]:
-        """The reports (grade sheet, Gradescope results, run record); the paths written."""
+        """The reports (grade sheet, Gradescope results, run record); the paths written.
+        A run stopped half-way writes none: its journal keeps the students it graded, and
+        the next run resumes it."""
+        if not self.complete:
+            return []
         grades = [self.grades[s] for s in self.students if s in self.grades]
         partial = len(grades) < len(self.folders)
         labels = {c.grade_id: f"{c.grade_id}: {c.call_text()}" for c in self.assignment.checks}
@@ -256,16 +297,30 @@ class GradingRun:
             "reproduce": f"--seeds {','.join(map(str, self.grader.seeds))}",
             "workers": self.worker_stats,
             "isolation": self.isolation.as_dict(),
+            "resumed": sorted(self.resumed),  # graded before an interruption, not again
         }
         self.written = write_reports(self.grades_dir, self.name, grades, info, labels, partial)
+        self.journal.finish()
         return self.written
+
+    def interrupted_line(self) -> str:
+        """What a run stopped half-way tells the TA."""
+        done = len(self.journal.graded & set(self.to_grade))
+        return (f"interrupted: {done} of {len(self.to_grade)} students graded, kept in "
+                f"{self.journal.path}; the same command again resumes (the others only, "
+                f"same seeds)")
 
     def summary(self, also_written=()) -> list[tuple[str, str | None]]:
         """The lines that end a run, each with a colour (None, "yellow", "red");
         ``also_written``: other files the front end wrote (a JUnit report)."""
         lines = [(summary_line(self.grades[s]), None) for s in self.students
                  if s in self.grades]
+        if not self.complete and (self.grades or self.journal.graded):
+            return [(self.interrupted_line(), "yellow")]
         lines += [(f"wrote {path}", None) for path in [*self.written[:1], *also_written]]
+        if self.resumed:
+            lines.append((f"resumed an interrupted run: {len(self.resumed)} students graded "
+                          f"before it stopped were not graded again", None))
         if self.written:
             lines.append((f"wrote {self.grades_dir / self.name}/<student>/results.json", None))
         if 0 < len(self.grades) < len(self.folders):
@@ -332,6 +387,9 @@ def main(argv=None) -> int:
     try:
         run.grade_selected()
         run.write()
+    except KeyboardInterrupt:
+        print(run.interrupted_line(), file=sys.stderr)
+        return 130
     finally:
         run.stop_workers()
     for line, _ in run.summary():

@@ -66,11 +66,22 @@ def pair_html(rank: int, pair) -> str:
             f"</div>\n")
 
 
+def counts(question) -> str:
+    """'212 answers (180 beyond what most of the class wrote), 3,140 of 16,110 pairs
+    compared (the others share no fingerprint); median similarity 0.00'."""
+    answers, distinct = len(question.answers), question.distinct
+    every = distinct * (distinct - 1) // 2
+    common = "" if distinct == answers else \
+        f" ({distinct:,} beyond what most of the class wrote)"
+    skipped = " (the others share no fingerprint)" if question.compared < every else ""
+    return (f"{answers:,} answers{common}, {question.compared:,} of {every:,} pairs "
+            f"compared{skipped}; median similarity {question.median:.2f}")
+
+
 def question_html(question) -> str:
     """One question: its summary table, then each reported pair."""
     name = html.escape(question.name)
-    head = (f"<h2 id='{name}'>{name}</h2>\n<p class='note'>{len(question.answers)} answers, "
-            f"{question.compared} pairs; median similarity {question.median:.2f}</p>\n")
+    head = f"<h2 id='{name}'>{name}</h2>\n<p class='note'>{counts(question)}</p>\n"
     if not question.pairs:
         return head + "<p>No pair to compare.</p>\n"
     rows = "".join(f"<tr><td>{rank}</td><td>{html.escape(p.a.student)}</td>"
