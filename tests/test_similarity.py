@@ -89,6 +89,7 @@ def test_the_command_writes_csv_and_escaped_html(tmp_path):
     page = (tmp_path / "out" / f"{A}.html").read_text()
     assert "<script>" not in page and "&lt;script&gt;alert(&quot;owned&quot;)" in page
     assert "<mark>" in page and "dropout" in page
+    assert "<th>pairs compared</th>" in page  # where to look first, per question
 
 
 def test_a_bad_assignment_name_is_a_clear_error(tmp_path, capsys):

@@ -22,9 +22,15 @@ the class of 1,000).  On each it runs, as a TA would and in this order, with the
                      and whether both report the same pairs
 ==================== ============================================================
 
-A command runs only at the sizes up to its ``--max`` (``--max "make autograde=200"``): a
-size it skips is shown as ``-``.  Each command's wall clock is divided by the class size.
-Memory is read from ``/proc`` five times a second over the command's process tree:
+A command runs only at the sizes up to its ``--max`` (``--max "make autograde=1000"``); a
+size it skips is shown as ``-``.  By default (:data:`DEFAULT_MAX`) nbgrader autograde,
+make feedback and make autograde stop at 200: at their 1.3, 0.4 and 2.6 s a student they
+alone would take 75 minutes at 1,000, where the default run takes about 25 minutes on an
+idle 2-core machine (the run prints its own estimate first).  ``--commands`` runs some of
+the commands only: their 1,000-student figures are a second run,
+``--sizes 200,1000 --commands "nbgrader autograde,make feedback" --max "nbgrader
+autograde=1000" --max "make feedback=1000"`` (about 35 minutes).  Each command's wall
+clock is divided by the class size.  Memory is read from ``/proc`` five times a second over the command's process tree:
 *grader* is the peak resident memory (``VmHWM``, the kernel's own high-water mark, so no
 peak between two readings is missed) of the grading process itself, the outermost Python
 process of the command (pytest for make grade, nbgrader, the autograde or similarity
@@ -66,6 +72,7 @@ LINEAR = ("make grade", "make export", "nbgrader autograde", "make feedback",
           "make autograde")  # grading and export commands: per student flat
 GRADERS = ("make grade", "nbgrader autograde", "make autograde")  # memory flat
 SAMPLE_S = 0.2
+DEFAULT_MAX = {"nbgrader autograde": 200, "make feedback": 200, "make autograde": 200}
 
 
 # --------------------------------------------------------------------------- measuring
@@ -205,27 +212,32 @@ def totals_after(name: str, course: Path) -> dict | None:
 
 
 def run_size(course: Path, n: int, seeds: list[int], workers: int, caps: dict,
-             pairs_check: int) -> tuple[dict, list[str]]:
+             pairs_check: int, chosen=COMMANDS) -> tuple[dict, list[str]]:
     """Every command on the scratch course of ``n`` students: name -> figures; and
     what the checks found (the paths' totals, the all-pairs comparison)."""
     results, notes, found = {}, [], {}
     for name, (argv, cwd) in commands(course, n, seeds, workers).items():
-        if n > caps.get(name, n):
+        if n > caps.get(name, n) or name not in chosen:
             continue
+        if name == "make feedback" and "nbgrader autograde" not in results:
+            continue  # feedback is made from nbgrader autograde's notebooks
         results[name] = timed(argv, cwd, course / f"{name.replace(' ', '-')}.log")
         entry = results[name]
-        status = "" if entry["returncode"] == 0 else f"  EXIT {entry['returncode']}: see {entry['log']}"
-        print(f"  [{n}] {name}: {entry['seconds']:.1f} s ({entry['seconds'] / n:.3f} s/student)"
-              f"{status}", flush=True)
+        status = ("" if entry["returncode"] == 0
+                  else f"  EXIT {entry['returncode']}: see {entry['log']}")
+        print(f"  [{n}] {name}: {entry['seconds']:.1f} s "
+              f"({entry['seconds'] / n:.3f} s/student){status}", flush=True)
         if entry["returncode"] == 0 and totals_after(name, course) is not None:
             found[name] = totals_after(name, course)
     if n == pairs_check and "make similarity" in results:
         entry = timed(similarity_command(course, "all-pairs"), course,
                       course / "make-similarity-all-pairs.log")
-        same = top_pairs(course / "similarity-index") == top_pairs(course / "similarity-all-pairs")
+        same = (top_pairs(course / "similarity-index")
+                == top_pairs(course / "similarity-all-pairs"))
         results["all-pairs similarity"] = entry
-        notes.append(f"make similarity at {n}: the index {results['make similarity']['seconds']:.1f} s, "
-                     f"all pairs {entry['seconds']:.1f} s; the same pairs reported: "
+        notes.append(f"make similarity at {n}: the index "
+                     f"{results['make similarity']['seconds']:.1f} s, all pairs "
+                     f"{entry['seconds']:.1f} s; the same pairs reported: "
                      f"{'yes' if same else 'NO'}")
         print(f"  [{n}] all-pairs similarity: {entry['seconds']:.1f} s; same pairs: {same}",
               flush=True)
@@ -293,13 +305,13 @@ def targets(sizes: list[int], results: dict) -> list[str]:
     return lines
 
 
-def estimate(sizes: list[int], caps: dict) -> str:
+def estimate(sizes: list[int], caps: dict, chosen=COMMANDS) -> str:
     """A rough run time on the 2-core development machine, idle: seconds per student each
     command took there (make grade 0.2, nbgrader autograde 1.3, make autograde 2.6,
     feedback 0.4, export and similarity a few hundredths), plus start-up."""
     per = {"make grade": 0.2, "make export": 0.01, "nbgrader autograde": 1.3,
            "make feedback": 0.4, "make autograde": 2.6, "make similarity": 0.05}
-    seconds = sum(per[name] * n + 10 for name in COMMANDS for n in sizes
+    seconds = sum(per[name] * n + 10 for name in chosen for n in sizes
                   if n <= caps.get(name, n))
     return f"{seconds / 60:.0f} min"
 
@@ -308,8 +320,9 @@ def estimate(sizes: list[int], caps: dict) -> str:
 
 
 def parse_caps(values: list[str]) -> dict:
-    """["nbgrader autograde=200", ...] -> {"nbgrader autograde": 200}."""
-    caps = {}
+    """["nbgrader autograde=1000", ...] -> :data:`DEFAULT_MAX` with
+    {"nbgrader autograde": 1000}."""
+    caps = dict(DEFAULT_MAX)
     for value in values:
         name, _, size = value.rpartition("=")
         if name.strip() not in COMMANDS or not size.strip().isdigit():
@@ -325,8 +338,11 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)),
                         help="class sizes, comma-separated (default 20,200,1000)")
     parser.add_argument("--max", action="append", default=[], metavar="COMMAND=SIZE",
-                        help="the largest class COMMAND runs on, e.g. 'make autograde=200' "
-                             "(repeatable)")
+                        help="the largest class COMMAND runs on, e.g. 'make autograde=1000' "
+                             "(repeatable; default: 200 for nbgrader autograde, make "
+                             "feedback and make autograde)")
+    parser.add_argument("--commands", default=",".join(COMMANDS),
+                        help="the commands to time, comma-separated (default: all)")
     parser.add_argument("--pairs-check", type=int, default=PAIRS_CHECK,
                         help="the size at which make similarity is checked against all "
                              "pairs (default 200; 0: never)")
@@ -338,10 +354,14 @@ def main(argv=None) -> int:
 
     sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
     caps = parse_caps(args.max)
+    chosen = [c.strip() for c in args.commands.split(",") if c.strip()]
+    if set(chosen) - set(COMMANDS):
+        parser.error(f"--commands: unknown {sorted(set(chosen) - set(COMMANDS))}; the "
+                     f"commands are {', '.join(COMMANDS)}")
     scratch = args.keep or Path(tempfile.mkdtemp(prefix="bench-scale-"))
     print(f"make bench-scale: classes of {', '.join(map(str, sizes))} students of "
           f"{ASSIGNMENT}, {os.cpu_count()} cores, {args.workers} workers, load average "
-          f"{speed.load()} at the start; about {estimate(sizes, caps)} on an idle 2-core "
+          f"{speed.load()} at the start; about {estimate(sizes, caps, chosen)} on an idle 2-core "
           f"machine; scratch {scratch}", flush=True)
     started = time.monotonic()
     pool = scratch / "pool"
@@ -356,7 +376,8 @@ def main(argv=None) -> int:
         course = speed.scratch_course(scratch / f"course-{n}")
         speed.generate(course)
         synthetic.subset(pool, course / "submitted", list(kinds)[:n])
-        results[n], found = run_size(course, n, seeds, args.workers, caps, args.pairs_check)
+        results[n], found = run_size(course, n, seeds, args.workers, caps, args.pairs_check,
+                                     chosen)
         notes += found
     lines = ["", f"seconds per student and peak memory (MiB: the grader process / all its "
                  f"processes), seeds {seeds}:"]

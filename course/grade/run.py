@@ -35,6 +35,7 @@ from course.config import DEVICES, assignments, load_grading_config
 from course.grade.grader import (Grader, GraderError, StudentGrade, draw_seeds, matplotlib_cache,
                       one_thread_each, resolve_device)
 from course.notebooks import NotebookError
+from course.grade.overview import PER_STUDENT_UP_TO, class_overview
 from course.grade.plan import load_assignment
 from course.grade.reports import summary_line, write_reports
 
@@ -313,8 +314,12 @@ class GradingRun:
     def summary(self, also_written=()) -> list[tuple[str, str | None]]:
         """The lines that end a run, each with a colour (None, "yellow", "red");
         ``also_written``: other files the front end wrote (a JUnit report)."""
-        lines = [(summary_line(self.grades[s]), None) for s in self.students
-                 if s in self.grades]
+        graded = [self.grades[s] for s in self.students if s in self.grades]
+        if len(graded) > PER_STUDENT_UP_TO:  # a large class at a glance, not a line each
+            lines = [(line, None) for line in class_overview(graded, str(self.written[0]) if
+                                                             self.written else "the grade sheet")]
+        else:
+            lines = [(summary_line(grade), None) for grade in graded]
         if not self.complete and (self.grades or self.journal.graded):
             return [(self.interrupted_line(), "yellow")]
         lines += [(f"wrote {path}", None) for path in [*self.written[:1], *also_written]]

@@ -93,6 +93,19 @@ def question_html(question) -> str:
                                   for rank, pair in enumerate(question.pairs, 1))
 
 
+def overview_html(questions: list) -> str:
+    """A row per question (a link to it): its answers, the pairs compared, the median and
+    the most similar pair's similarity: where to look first, in a class of any size."""
+    rows = "".join(
+        f"<tr><td><a href='#{html.escape(q.name)}'>{html.escape(q.name)}</a></td>"
+        f"<td>{len(q.answers):,}</td><td>{q.compared:,}</td><td>{q.median:.2f}</td>"
+        f"<td>{f'{q.pairs[0].similarity:.2f}' if q.pairs else '-'}</td>"
+        f"<td>{len(q.pairs)}</td></tr>\n" for q in questions)
+    return ("<table><tr><th>question</th><th>answers</th><th>pairs compared</th>"
+            "<th>median</th><th>most similar</th><th>pairs shown</th></tr>\n"
+            f"{rows}</table>")
+
+
 def write_html(path: Path, assignment: str, questions: list, unreadable: dict) -> Path:
     """The page: how to read it, the notebooks that could not be read, every question."""
     title = f"Similar answers: {html.escape(assignment)}"
@@ -104,8 +117,7 @@ def write_html(path: Path, assignment: str, questions: list, unreadable: dict) -
     skipped = "".join(f"<li>{html.escape(s)}: {html.escape(r)}</li>"
                       for s, r in unreadable.items())
     skipped = f"<p>Not compared (unreadable):</p><ul>{skipped}</ul>\n" if skipped else ""
-    links = " ".join(f"<a href='#{html.escape(q.name)}'>{html.escape(q.name)}</a>"
-                     for q in questions)
+    links = overview_html(questions)
     body = "".join(question_html(q) for q in questions)
     path.write_text(f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}"
                     f"</title><style>{STYLE}</style></head><body>\n<h1>{title}</h1>\n"
