@@ -7,7 +7,9 @@ without grading anyone twice.
 graded student (the grade, and the SHA-256 of the notebook it was given), written and
 flushed to disk (``fsync``) as each student finishes.  A line cut short by a crash is
 ignored.  A run that completes writes its reports (:mod:`course.grade.reports`) and
-removes the journal: a journal on disk means a run that did not finish.
+removes the journal: a journal on disk means a run that did not finish, or one in which
+the grader failed some students (an internal error, a Dask cluster lost): the next run
+grades just those.
 
 The next run of the same assignment (``make grade``, ``python -m course.grade``) resumes
 it by default when it would grade the same way: same assignment, submissions folder,

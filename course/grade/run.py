@@ -301,7 +301,8 @@ class GradingRun:
             "resumed": sorted(self.resumed),  # graded before an interruption, not again
         }
         self.written = write_reports(self.grades_dir, self.name, grades, info, labels, partial)
-        self.journal.finish()
+        if not self.internal_errors:  # else the next run regrades just those students
+            self.journal.finish()
         return self.written
 
     def interrupted_line(self) -> str:
@@ -336,6 +337,9 @@ class GradingRun:
             lines.append((f"note: student code ran with '{self.isolation.level}' isolation "
                           f"(python -m course.sandbox --check says what it lacks)", "yellow"))
         lines += [(f"GRADER ERROR {error}", "red") for error in self.internal_errors]
+        if self.internal_errors:
+            lines.append((f"the same command again grades these {len(self.internal_errors)} "
+                          f"students only (the others are kept in {self.journal.path})", "red"))
         return lines
 
 
