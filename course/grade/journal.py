@@ -53,9 +53,10 @@ def grading_key(assignment: str, source: Path, submissions: Path, settings: dict
     for path in sorted(Path(support).rglob("*.py")):
         code.update(str(path.relative_to(support)).encode() + b"\0" + path.read_bytes())
     notebook = Path(source) / assignment / f"{assignment}.ipynb"
-    return {"assignment": assignment, "submissions": str(Path(submissions).resolve()),
-            "source": file_digest(notebook), "support": code.hexdigest(),
-            "settings": settings, "device": device}
+    key = {"assignment": assignment, "submissions": str(Path(submissions).resolve()),
+           "source": file_digest(notebook), "support": code.hexdigest(),
+           "settings": settings, "device": device}
+    return json.loads(json.dumps(key, default=str))  # as the journal gives it back
 
 
 def read_journal(path: Path) -> tuple[dict, dict]:
@@ -99,6 +100,8 @@ class Journal:
         self.recorded: list[str] = []  # the students this run added
         self.header = None if done is not None else \
             {"kind": "header", "key": key, "seeds": list(seeds)}
+        if done is not None and not self.path.read_bytes().endswith(b"\n"):
+            self._write([], "a", b"\n")  # after a line a crash cut short
 
     def grades(self, students: list[str], notebook) -> dict:
         """student -> StudentGrade for the ``students`` this journal has graded already,
@@ -129,10 +132,11 @@ class Journal:
         """Every student in the journal: the interrupted run's and this one's."""
         return set(self.done) | set(self.recorded)
 
-    def _write(self, entries: list[dict], mode: str) -> None:
-        with open(self.path, mode, encoding="utf-8") as handle:
+    def _write(self, entries: list[dict], mode: str, raw: bytes = b"") -> None:
+        with open(self.path, mode + "b") as handle:
+            handle.write(raw)
             for entry in entries:
-                handle.write(json.dumps(entry, default=str) + "\n")
+                handle.write((json.dumps(entry, default=str) + "\n").encode())
             handle.flush()
             os.fsync(handle.fileno())
 

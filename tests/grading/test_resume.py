@@ -96,3 +96,45 @@ def test_an_interrupted_run_resumes_without_regrading(computed_once, tmp_path):
     assert record["workers"]["students"] == len(STUDENTS) - len(done) + 1, record["workers"]
     assert not journal.exists()  # the run completed
     assert rows(grades / f"{ASSIGNMENT}.csv") == rows(folder / "grades" / f"{ASSIGNMENT}.csv")
+
+
+def test_only_a_run_that_would_grade_the_same_way_is_resumed(tmp_path):
+    """The journal's rules without a grading run: what must match, --fresh, a line cut
+    short by a crash, a notebook saved again."""
+    from course.grade.grader import CheckResult, StudentGrade
+    from course.grade.journal import Journal, grading_key, open_journal
+
+    notebook = tmp_path / "submitted" / "ada" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    notebook.parent.mkdir(parents=True)
+    notebook.write_text("{}")
+    path = tmp_path / "grades" / f"{ASSIGNMENT}-journal.jsonl"
+
+    def key(**settings):
+        return grading_key(ASSIGNMENT, REPO / "source", tmp_path / "submitted",
+                           {"check_timeout_s": 60, **settings}, "cpu")
+
+    journal = Journal(path, key(), [0, 5, 7])
+    assert not path.exists()  # nothing graded, no journal
+    journal.record(StudentGrade("ada", [CheckResult("ada", "mse_loss_tests", 2, 2, "passed",
+                                                    "ok")], seconds=1.5), notebook)
+    with open(path, "a") as handle:
+        handle.write('{"kind": "graded", "student": "bo')  # the crash, mid-line
+
+    def draw():
+        return [0, 1, 2]
+
+    resumed, seeds, note = open_journal(path, key(), None, False, draw)
+    assert seeds == [0, 5, 7] and "resuming" in note and "1 students graded" in note
+    assert resumed.grades(["ada"], lambda s: notebook)["ada"].results[0].message == "ok"
+    resumed.record(StudentGrade("bob", []), notebook)  # on a line of its own
+    assert sorted(read_journal(path)[1]) == ["ada", "bob"]
+    assert open_journal(path, key(), [0, 5, 7], False, draw)[1] == [0, 5, 7]
+    for other, why in ((dict(key=key(check_timeout_s=20)), "its limits changed"),
+                       (dict(seeds=[0, 1, 2]), "its seeds changed")):
+        _, seeds, note = open_journal(path, other.get("key", key()), other.get("seeds"),
+                                      False, draw)
+        assert seeds == [0, 1, 2] and why in note and "starting over" in note
+    _, seeds, note = open_journal(path, key(), None, True, draw)
+    assert seeds == [0, 1, 2] and "--fresh" in note
+    notebook.write_text('{"saved": "again"}')
+    assert resumed.grades(["ada"], lambda s: notebook) == {}  # graded again
