@@ -315,14 +315,14 @@ class GradingRun:
     def summary(self, also_written=()) -> list[tuple[str, str | None]]:
         """The lines that end a run, each with a colour (None, "yellow", "red");
         ``also_written``: other files the front end wrote (a JUnit report)."""
+        if not self.complete and (self.grades or self.journal.graded):
+            return [(self.interrupted_line(), "yellow")]
         graded = [self.grades[s] for s in self.students if s in self.grades]
         if len(graded) > PER_STUDENT_UP_TO:  # a large class at a glance, not a line each
             lines = [(line, None) for line in class_overview(graded, str(self.written[0]) if
                                                              self.written else "the grade sheet")]
         else:
             lines = [(summary_line(grade), None) for grade in graded]
-        if not self.complete and (self.grades or self.journal.graded):
-            return [(self.interrupted_line(), "yellow")]
         lines += [(f"wrote {path}", None) for path in [*self.written[:1], *also_written]]
         if self.resumed:
             lines.append((f"resumed an interrupted run: {len(self.resumed)} students graded "
@@ -336,10 +336,14 @@ class GradingRun:
         if self.isolation.level != "namespaces":
             lines.append((f"note: student code ran with '{self.isolation.level}' isolation "
                           f"(python -m course.sandbox --check says what it lacks)", "yellow"))
-        lines += [(f"GRADER ERROR {error}", "red") for error in self.internal_errors]
-        if self.internal_errors:
-            lines.append((f"the same command again grades these {len(self.internal_errors)} "
-                          f"students only (the others are kept in {self.journal.path})", "red"))
+        errors = self.internal_errors
+        lines += [(f"GRADER ERROR {error}", "red") for error in errors[:PER_STUDENT_UP_TO]]
+        if len(errors) > PER_STUDENT_UP_TO:
+            lines.append((f"GRADER ERROR for {len(errors) - PER_STUDENT_UP_TO} more students "
+                          f"(the grade sheet has each one's reason)", "red"))
+        if errors:
+            lines.append((f"the same command again grades these {len(errors)} students "
+                          f"only", "red"))
         return lines
 
 
