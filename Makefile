@@ -23,7 +23,7 @@
 #   make bench-scale             every TA command on synthetic classes of BENCH_SIZES=20,200,1000:
 #                                s/student, peak memory (BENCH_SCALE_ARGS='--max "make autograde=200"')
 #   make feedback ASSIGNMENT=a   nbgrader generate_feedback            -> feedback/
-#   make similarity ASSIGNMENT=a students' solution cells compared pairwise -> similarity/
+#   make similarity ASSIGNMENT=a students' solution cells, the pairs that share code -> similarity/
 #                                (flags similar pairs for a TA to read; SIMILARITY_ARGS=--top 20)
 #   make formgrader              nbgrader's formgrader (written answers, manual grades) on
 #                                127.0.0.1 with a token (JUPYTER_PORT, JUPYTER_TOKEN to choose)
