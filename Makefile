@@ -11,7 +11,8 @@
 #                                (WORKERS=n warm workers, default one per core;
 #                                 SCHEDULER=tls://host:8786 TLS_CA=ca.pem TLS_CERT=node.pem
 #                                 TLS_KEY=node-key.pem grades on a Dask cluster;
-#                                 STUDENTS=alice,bob regrades them, keeping the others)
+#                                 STUDENTS=alice,bob regrades them, keeping the others;
+#                                 an interrupted run resumes, FRESH=1 starts over)
 #   make gradescope ASSIGNMENT=a the Gradescope autograder  -> gradescope/a-autograder.zip
 #                                (VISIBILITY=after_published: when hidden cases are shown)
 #   make export ASSIGNMENT=a     one row per student, and a Canvas import -> grades/
@@ -23,8 +24,10 @@
 #   make gpu-check               on a GPU machine: the CUDA tests, make grade and nbgrader
 #                                autograde on the GPU against the CPU, make bench DEVICE=cuda
 #                                (exits 2 without CUDA; GPU_CHECK_ARGS=--dry-run | --rehearse)
+#   make bench-scale             every TA command on synthetic classes of BENCH_SIZES=20,200,1000:
+#                                s/student, peak memory (BENCH_SCALE_ARGS='--max "make autograde=200"')
 #   make feedback ASSIGNMENT=a   nbgrader generate_feedback            -> feedback/
-#   make similarity ASSIGNMENT=a students' solution cells compared pairwise -> similarity/
+#   make similarity ASSIGNMENT=a students' solution cells, the pairs that share code -> similarity/
 #                                (flags similar pairs for a TA to read; SIMILARITY_ARGS=--top 20)
 #   make formgrader              nbgrader's formgrader (written answers, manual grades) on
 #                                127.0.0.1 with a token (JUPYTER_PORT, JUPYTER_TOKEN to choose)
@@ -54,11 +57,14 @@ RELEASE_ARGS ?=
 BENCH_N ?= 20
 BENCH_ARGS ?=
 GPU_CHECK_ARGS ?=
+BENCH_SIZES ?= 20,200,1000
+BENCH_SCALE_ARGS ?=
+FRESH ?=
 # The sandboxed kernel nbgrader autograde runs student code in (course/autograde/kernel.py).
 KERNELSPEC := $(VENV)/share/jupyter/kernels/course-sandbox/kernel.json
 
 .PHONY: venv sandbox release test test-clean-room autograde grade feedback similarity bench \
-	bench-checkers clean gradescope export formgrader gpu-check
+	bench-scale bench-checkers clean gradescope export formgrader gpu-check
 
 venv: $(STAMP) $(KERNELSPEC) sandbox
 
@@ -113,7 +119,7 @@ autograde: venv
 
 grade: venv
 	@$(BIN)/python -m course.sandbox --check
-	$(BIN)/python -m pytest grader_tests --submissions $(SUBMISSIONS) --assignment $(ASSIGNMENT) --device $(DEVICE) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(TLS_CA),--tls-ca-file $(TLS_CA)) $(if $(TLS_CERT),--tls-cert $(TLS_CERT)) $(if $(TLS_KEY),--tls-key $(TLS_KEY)) $(if $(STUDENTS),--students $(STUDENTS)) $(GRADE_ARGS)
+	$(BIN)/python -m pytest grader_tests --submissions $(SUBMISSIONS) --assignment $(ASSIGNMENT) --device $(DEVICE) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(TLS_CA),--tls-ca-file $(TLS_CA)) $(if $(TLS_CERT),--tls-cert $(TLS_CERT)) $(if $(TLS_KEY),--tls-key $(TLS_KEY)) $(if $(STUDENTS),--students $(STUDENTS)) $(if $(FRESH),--fresh) $(GRADE_ARGS)
 
 # The zip a course uploads to Gradescope (course/export/gradescope.py), checked on the solutions.
 gradescope: venv
@@ -134,6 +140,10 @@ bench: venv
 # Exits 2 without a CUDA device (GPU_CHECK_ARGS=--dry-run shows the steps).
 gpu-check: venv
 	$(BIN)/python -m course.bench.gpu_check $(GPU_CHECK_ARGS)
+
+# A benchmark run by hand (tens of minutes at 1000): course/bench/scale.py says what it times.
+bench-scale: venv
+	$(BIN)/python -m course.bench.scale --sizes $(BENCH_SIZES) $(BENCH_SCALE_ARGS)
 
 feedback: $(STAMP)
 	$(BIN)/nbgrader generate_feedback $(ASSIGNMENT)

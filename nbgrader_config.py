@@ -13,6 +13,7 @@ from course.autograde.preprocessors import (HideHiddenTests, OverwriteReleasedCe
                                             ignore_gradebook_autoflush_warnings)
 from course.autograde.engine import EngineExecute
 from course.autograde.gradebook import prepare_autograde
+from course.autograde.progress import FeedbackProgress
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
@@ -76,7 +77,9 @@ c.Autograde.pre_convert_hook = prepare_autograde
 
 # Feedback shows scores, outputs and failure messages, but not the hidden tests' source
 # (stock nbgrader renders test cells in full, and a traceback quotes the failing line).
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+# FeedbackProgress: a log line per student with an ETA (course/autograde/progress.py).
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor,
+                                    FeedbackProgress]
 
 # Per-cell timeout of the sandboxed kernel (demo_cells = "run"; the checks have their own
 # limits, [tool.course.grading] in pyproject.toml).  The slowest training cell takes about

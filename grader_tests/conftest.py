@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from course.grade.overview import PER_STUDENT_UP_TO
 from course.grade.run import OPTIONS, GradingRun, GradingSetupError
 
 RUN = pytest.StashKey["GradingRun"]()
@@ -57,6 +58,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.xmlpath = str(run.grades_dir / f"{run.name}-junit.xml")
     if config.option.tbstyle == "auto":
         config.option.tbstyle = "no"  # the short summary and the grade lines say it all
+    if len(run.students) > PER_STUDENT_UP_TO:  # a large class: its overview, not a line
+        config.option.reportchars = "E"     # per failed check in the short summary
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

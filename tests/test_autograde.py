@@ -91,9 +91,15 @@ def test_export_and_feedback_work_after_autograde(autograded):
     nbgrader("export", cwd=root)
     grades_csv = (root / "grades.csv").read_text()
     assert "few_wrong" in grades_csv and ASSIGNMENT in grades_csv
-    nbgrader("generate_feedback", ASSIGNMENT, "--force", cwd=root)
+    result = nbgrader("generate_feedback", ASSIGNMENT, "--force", cwd=root)
     feedback = root / "feedback" / "correct" / ASSIGNMENT / f"{ASSIGNMENT}.html"
     assert feedback.exists()
+    # make feedback's progress (course/autograde/progress.py): a line per student, an ETA
+    written = sorted(p.parent.parent.name for p in (root / "feedback").glob("*/*/*.html"))
+    lines = re.findall(r"\[(\d+)/(\d+)\] (\S+)  feedback  [\d.]+ s  (ETA|done in) ",
+                       result.stderr)
+    assert [who for _, _, who, _ in lines] == written, result.stderr[-3000:]
+    assert [end for *_, end in lines] == ["ETA"] * (len(written) - 1) + ["done in"]
 
 
 def test_make_grade_gives_the_same_points_and_messages(autograded, tmp_path):

@@ -1,4 +1,5 @@
-"""``nbgrader autograde``'s progress: one log line per student, with a count and an ETA.
+"""``nbgrader autograde``'s and ``make feedback``'s progress: one log line per student, with a
+count and an ETA.
 
 :class:`course.autograde.engine.EngineExecute` logs, as each student is graded::
 
@@ -13,6 +14,10 @@ without ``--force``) keeps its place in the count.  The seconds are the wall tim
 previous line (the first student's include nbgrader's start and the warm worker's); the ETA
 is the remaining students times the mean time of the students graded since the first.  The
 lines go to nbgrader's log (stderr), never into a notebook.
+
+``make feedback`` (``nbgrader generate_feedback``, :class:`FeedbackProgress` last in its
+preprocessors) logs the same kind of line over the ``autograded/<student>/<assignment>/``
+folders: ``[3/200] alice  feedback  0.4 s  ETA 1 min``.
 """
 
 from __future__ import annotations
@@ -21,13 +26,16 @@ import glob
 import os
 import time
 
+from nbgrader.preprocessors import NbGraderPreprocessor
+
 STARTED = time.monotonic()  # nbgrader imports this when it loads nbgrader_config.py
 
 
-def class_folders(course, assignment: str) -> list[str]:
-    """The submission folders ``nbgrader autograde`` grades, sorted as nbgrader sorts them;
-    ``course`` is nbgrader's CourseDirectory."""
-    pattern = course.format_path(course.submitted_directory, course.student_id, assignment)
+def class_folders(course, assignment: str, directory: str = "submitted_directory") -> list[str]:
+    """The submission folders ``nbgrader autograde`` grades (``directory``: the
+    CourseDirectory attribute of their folder; ``autograded_directory`` for feedback),
+    sorted as nbgrader sorts them; ``course`` is nbgrader's CourseDirectory."""
+    pattern = course.format_path(getattr(course, directory), course.student_id, assignment)
     excluded = {s for s in course.student_id_exclude.split(",") if s}
     return sorted(folder for folder in glob.glob(pattern)
                   if os.path.basename(os.path.dirname(folder)) not in excluded
@@ -54,12 +62,16 @@ class ClassProgress:
 
     def line(self, folder: str, student: str, points: float, max_points: float) -> str:
         """The line for ``student`` (submission ``folder``), graded just now."""
+        return self.done_line(folder, student, f"graded {points:g}/{max_points:g}")
+
+    def done_line(self, folder: str, student: str, what: str) -> str:
+        """The line for ``student`` (``folder``), of whom ``what`` was done just now."""
         now = time.monotonic()
         self.done += 1
         position = self.folders.index(folder) + 1 if folder in self.folders else self.done
         total = max(len(self.folders), position)
         seconds, self.last = now - self.last, now
-        text = f"[{position}/{total}] {student}  graded {points:g}/{max_points:g}  {seconds:.1f} s"
+        text = f"[{position}/{total}] {student}  {what}  {seconds:.1f} s"
         if position == total:
             return f"{text}  done in {duration(now - self.started)}"
         if self.first_done is None:
@@ -72,9 +84,27 @@ class ClassProgress:
 _RUNS: dict[tuple, ClassProgress] = {}
 
 
-def progress_for(course, assignment: str) -> ClassProgress:
-    """This process's progress over ``assignment`` (its class listed at the first student)."""
-    key = (course.root, assignment)
+def progress_for(course, assignment: str,
+                 directory: str = "submitted_directory") -> ClassProgress:
+    """This process's progress over ``assignment`` (its class listed at the first student,
+    from the folders of ``directory``)."""
+    key = (course.root, assignment, directory)
     if key not in _RUNS:
-        _RUNS[key] = ClassProgress(class_folders(course, assignment))
+        _RUNS[key] = ClassProgress(class_folders(course, assignment, directory))
     return _RUNS[key]
+
+
+class FeedbackProgress(NbGraderPreprocessor):
+    """``make feedback``'s progress line per student (last of GenerateFeedback's
+    preprocessors: the student's feedback is ready)."""
+
+    def preprocess(self, nb, resources):
+        from nbgrader.coursedir import CourseDirectory
+
+        info = resources["nbgrader"]
+        course = CourseDirectory(config=self.config)
+        folder = course.format_path(course.autograded_directory, info["student"],
+                                    info["assignment"])
+        self.log.info("%s", progress_for(course, info["assignment"], "autograded_directory")
+                      .done_line(folder, info["student"], "feedback"))
+        return nb, resources

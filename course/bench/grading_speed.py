@@ -107,6 +107,19 @@ def build_class(course: Path, count: int) -> dict[str, str]:
     return students
 
 
+def scratch_course(course: Path) -> Path:
+    """A fresh copy of the course's files (:data:`COURSE_FILES`) at ``course``."""
+    shutil.rmtree(course, ignore_errors=True)
+    course.mkdir(parents=True)
+    for name in COURSE_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, course / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, course / name)
+    return course
+
+
 # --------------------------------------------------------------------------- measuring
 
 
@@ -456,15 +469,7 @@ def main(argv=None) -> int:
     from course.autograde.parallel import copy_database  # noqa: F401 - fail early without nbgrader
 
     scratch = args.keep or Path(tempfile.mkdtemp(prefix="bench-"))
-    course = scratch / "course"
-    shutil.rmtree(course, ignore_errors=True)
-    course.mkdir(parents=True)
-    for name in COURSE_FILES:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, course / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, course / name)
+    course = scratch_course(scratch / "course")
     cores, n = args.workers, args.students
     print(f"make bench: {n} submissions of {ASSIGNMENT}, {os.cpu_count()} cores, "
           f"load average {load()} at the start; scratch course {course}", flush=True)

@@ -36,6 +36,7 @@ from course.grade.device_policy import run_record
 from course.grade.grader import (Grader, GraderError, StudentGrade, draw_seeds, matplotlib_cache,
                       one_thread_each, resolve_device)
 from course.notebooks import NotebookError
+from course.grade.overview import PER_STUDENT_UP_TO, class_overview
 from course.grade.plan import load_assignment
 from course.grade.reports import summary_line, write_reports
 
@@ -70,6 +71,9 @@ OPTIONS = [
     ("--students", dict(default=None,
                         help="comma-separated students to grade (default: every folder of "
                              "--submissions); their rows replace theirs in the grade sheet")),
+    ("--fresh", dict(action="store_true", default=False,
+                     help="start over instead of resuming an interrupted run "
+                          "(grades/<a>-journal.jsonl, course/grade/journal.py)")),
 ]
 
 
@@ -183,8 +187,7 @@ class GradingRun:
                 cell_timeout_s=options.check_timeout, memory_limit_mb=options.memory_limit_mb)
             self.assignment = load_assignment(self.name, options.source)
             device = resolve_device(settings.device)
-            seeds = ([int(s) for s in options.seeds.split(",")] if options.seeds
-                     else draw_seeds(settings.fresh_seeds))
+            seeds = self._open_journal(options, settings, device)
             if not self.scheduler and start_workers:
                 self.pool = self._start_workers(settings, device)
             self.grader = Grader(self.assignment, settings, device, seeds)
@@ -192,10 +195,26 @@ class GradingRun:
             self.stop_workers()
             raise GradingSetupError(f"cannot grade {self.name}: {error}") from None
         self.grades: dict[str, StudentGrade] = {}
+        self.resumed: list[str] = []  # graded by the interrupted run this one resumes
         self.selected: list[str] | None = None  # the students to grade now (pytest's -k)
         self.worker_stats: dict = {}
         self.written: list[Path] = []  # the reports, once write() ran
         self.started = time.time()
+
+    def _open_journal(self, options, settings, device: str) -> list[int]:
+        """The run's journal (:mod:`course.grade.journal`): an interrupted run's, resumed
+        when it matches, or a new one; returns the seeds."""
+        from course.grade.journal import grading_key, journal_path, open_journal
+
+        given = [int(s) for s in options.seeds.split(",")] if options.seeds else None
+        key = grading_key(self.name, Path(options.source), self.submissions,
+                          dataclasses.asdict(settings), device)
+        self.journal, seeds, note = open_journal(
+            journal_path(self.grades_dir, self.name), key, given,
+            getattr(options, "fresh", False), lambda: draw_seeds(settings.fresh_seeds))
+        if note:
+            print(note, file=sys.stderr)
+        return seeds
 
     def _start_workers(self, settings, device: str):
         """Start the warm workers now (course/grade/worker_pool.py): each imports torch and warms
@@ -226,18 +245,37 @@ class GradingRun:
     def grade_selected(self, progress: bool = True) -> None:
         """Grade every selected student not graded yet, all at once, where
         :func:`placement` says, with a progress bar on the terminal."""
-        todo = [s for s in (self.selected or self.students) if s not in self.grades]
+        todo = [s for s in self.to_grade if s not in self.grades]
+        resumed = self.journal.grades(todo, self.notebook)
+        self.grades.update(resumed)
+        self.resumed += list(resumed)
+        todo = [s for s in todo if s not in resumed]
         if not todo:
             return
+
+        def record(grade) -> None:  # on disk as each student finishes: a run resumes
+            self.journal.record(grade, self.notebook(grade.student))
+
         with self.quiet_output():
             try:
                 pool, self.pool = self.pool, None  # used up by this call
                 grades, self.worker_stats = grade_class(
                     self.grader, {s: self.notebook(s) for s in todo}, self.workers,
-                    self.scheduler, progress=progress, pool=pool, tls=self.tls)
+                    self.scheduler, progress=progress, on_grade=record, pool=pool,
+                    tls=self.tls)
             except Exception as error:  # noqa: BLE001 - e.g. no scheduler at that address
                 grades = {s: self.grader.internal_error(s, error) for s in todo}
         self.grades.update(grades)
+
+    @property
+    def to_grade(self) -> list[str]:
+        """The students this run grades (those pytest's -k selected, or all of them)."""
+        return self.selected or self.students
+
+    @property
+    def complete(self) -> bool:
+        """Every student this run grades is graded (not a run stopped half-way)."""
+        return all(s in self.grades for s in self.to_grade)
 
     @property
     def internal_errors(self) -> list[str]:
@@ -245,7 +283,11 @@ class GradingRun:
                 if g.internal_error]
 
     def write(self, command=None) -> list[Path]:
-        """The reports (grade sheet, Gradescope results, run record); the paths written."""
+        """The reports (grade sheet, Gradescope results, run record); the paths written.
+        A run stopped half-way writes none: its journal keeps the students it graded, and
+        the next run resumes it."""
+        if not self.complete:
+            return []
         grades = [self.grades[s] for s in self.students if s in self.grades]
         partial = len(grades) < len(self.folders)
         labels = {c.grade_id: f"{c.grade_id}: {c.call_text()}" for c in self.assignment.checks}
@@ -258,16 +300,35 @@ class GradingRun:
             "workers": self.worker_stats,
             "isolation": self.isolation.as_dict(),
             **run_record(grades),  # checks settled by [tool.course.grading] device_errors
+            "resumed": sorted(self.resumed),  # graded before an interruption, not again
         }
         self.written = write_reports(self.grades_dir, self.name, grades, info, labels, partial)
+        if not self.internal_errors:  # else the next run regrades just those students
+            self.journal.finish()
         return self.written
+
+    def interrupted_line(self) -> str:
+        """What a run stopped half-way tells the TA."""
+        done = len(self.journal.graded & set(self.to_grade))
+        return (f"interrupted: {done} of {len(self.to_grade)} students graded, kept in "
+                f"{self.journal.path}; the same command again resumes (the others only, "
+                f"same seeds)")
 
     def summary(self, also_written=()) -> list[tuple[str, str | None]]:
         """The lines that end a run, each with a colour (None, "yellow", "red");
         ``also_written``: other files the front end wrote (a JUnit report)."""
-        lines = [(summary_line(self.grades[s]), None) for s in self.students
-                 if s in self.grades]
+        if not self.complete and (self.grades or self.journal.graded):
+            return [(self.interrupted_line(), "yellow")]
+        graded = [self.grades[s] for s in self.students if s in self.grades]
+        if len(graded) > PER_STUDENT_UP_TO:  # a large class at a glance, not a line each
+            lines = [(line, None) for line in class_overview(graded, str(self.written[0]) if
+                                                             self.written else "the grade sheet")]
+        else:
+            lines = [(summary_line(grade), None) for grade in graded]
         lines += [(f"wrote {path}", None) for path in [*self.written[:1], *also_written]]
+        if self.resumed:
+            lines.append((f"resumed an interrupted run: {len(self.resumed)} students graded "
+                          f"before it stopped were not graded again", None))
         if self.written:
             lines.append((f"wrote {self.grades_dir / self.name}/<student>/results.json", None))
         if 0 < len(self.grades) < len(self.folders):
@@ -277,7 +338,14 @@ class GradingRun:
         if self.isolation.level != "namespaces":
             lines.append((f"note: student code ran with '{self.isolation.level}' isolation "
                           f"(python -m course.sandbox --check says what it lacks)", "yellow"))
-        lines += [(f"GRADER ERROR {error}", "red") for error in self.internal_errors]
+        errors = self.internal_errors
+        lines += [(f"GRADER ERROR {error}", "red") for error in errors[:PER_STUDENT_UP_TO]]
+        if len(errors) > PER_STUDENT_UP_TO:
+            lines.append((f"GRADER ERROR for {len(errors) - PER_STUDENT_UP_TO} more students "
+                          f"(the grade sheet has each one's reason)", "red"))
+        if errors:
+            lines.append((f"the same command again grades these {len(errors)} students "
+                          f"only", "red"))
         return lines
 
 
@@ -334,6 +402,9 @@ def main(argv=None) -> int:
     try:
         run.grade_selected()
         run.write()
+    except KeyboardInterrupt:
+        print(run.interrupted_line(), file=sys.stderr)
+        return 130
     finally:
         run.stop_workers()
     for line, _ in run.summary():

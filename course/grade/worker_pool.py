@@ -79,6 +79,8 @@ def grade_all(grader, notebooks: dict, workers: int, progress: bool = True,
         todo.put(student)
     results: dict = {}
     lock = threading.Lock()
+    stopping = threading.Event()  # interrupted: a student whose workers are being
+    #                               stopped under them must not be reported as graded
     bar = progress_bar(len(students), progress, f"grading {grader.assignment.name}")
 
     warm: list[float] = []  # when each worker was ready, in seconds since the pool was made
@@ -104,6 +106,8 @@ def grade_all(grader, notebooks: dict, workers: int, progress: bool = True,
             except Exception as error:  # noqa: BLE001 - a grader bug must not stop the class
                 grade = grader.internal_error(student, error)
             with lock:
+                if stopping.is_set():
+                    return
                 results[student] = grade
                 if on_grade is not None:
                     on_grade(grade)
@@ -119,6 +123,10 @@ def grade_all(grader, notebooks: dict, workers: int, progress: bool = True,
             thread.start()
         for thread in threads:
             thread.join()
+    except BaseException:  # Ctrl-C: what is graded is reported; nothing after
+        with lock:
+            stopping.set()
+        raise
     finally:
         bar.close()
         pool.remove()

@@ -19,9 +19,19 @@ Method, per question (a code solution cell, by its nbgrader ``grade_id``):
    Wilkerson and Aiken, "Winnowing", SIGMOD 2003).  The released cell's own fingerprints
    are removed from every student's (copydetect's *boilerplate*), so what everyone was
    given never counts, even where a student moved it.
-4. *A pair's similarity* is the mean over the two students of the share of each one's
+4. *What most of the class wrote is ignored*: a fingerprint that more than half of the
+   question's answers have (and more than ten of them), or more than 20 of them
+   (``--most``), is removed from every answer, as MOSS ignores a passage found in too many
+   programs (:mod:`course.similarity.index` says why); an answer with nothing else is the
+   common answer and is not compared.
+5. *A pair's similarity* is the mean over the two students of the share of each one's
    fingerprinted code that the other has too (copydetect's per-file similarity), from 0
    (nothing shared) to 1 (the same code up to names, comments and layout).
+6. *Only pairs that share a fingerprint are compared* (``--method index``, the default):
+   an index from each fingerprint to the answers that have it gives them.  Any other pair
+   has similarity 0, so the ranking and the median are those of comparing every pair
+   (``--method all-pairs``, kept to check it), at a cost that grows with the pairs that
+   share something instead of with the square of the class.
 
 Short questions with one natural answer make independent answers alike: each question's
 report gives the median similarity over all its pairs, the level to compare a flagged pair
@@ -32,14 +42,14 @@ from __future__ import annotations
 
 import argparse
 import io
-import statistics
 import sys
 from dataclasses import dataclass, field
-from itertools import combinations
 from pathlib import Path
 
 from course.config import ROOT, assignments
 from course.notebooks import NotebookError, cell_kind, grade_id, load_notebook
+from course.similarity.index import (COMMON, MOST, all_pairs, candidate_pairs, drop_common,
+                                     median_with_zeros)
 
 NOISE = 12       # k: shortest run of normalised code that counts as shared (characters)
 WINDOW = 1       # winnowing window: 1 keeps every k-gram (solution cells are short)
@@ -83,7 +93,8 @@ class Question:
     answers: list
     pairs: list          # the most similar pairs, most similar first
     median: float        # median similarity over every pair of answers
-    compared: int        # pairs compared
+    compared: int        # pairs compared (the others share no fingerprint: similarity 0)
+    distinct: int = 0    # answers with code beyond what most of the class wrote
 
 
 # --------------------------------------------------------------------------- reading
@@ -114,10 +125,14 @@ def student_notebooks(submissions: Path, assignment: str) -> dict:
     return found
 
 
-def read_class(notebooks: dict) -> tuple[dict, dict]:
-    """(student -> their solution cells, student -> why their notebook could not be read)."""
+def read_class(notebooks: dict, progress: bool = False) -> tuple[dict, dict]:
+    """(student -> their solution cells, student -> why their notebook could not be read);
+    ``progress``: a bar on stderr."""
+    from tqdm import tqdm
+
     cells, unreadable = {}, {}
-    for student, path in notebooks.items():
+    for student, path in tqdm(notebooks.items(), desc="reading notebooks", unit="student",
+                              file=sys.stderr, disable=not progress, dynamic_ncols=True):
         try:
             cells[student] = solution_cells(path)
         except NotebookError as error:
@@ -198,36 +213,60 @@ def _spans(slices) -> list:
     return [(int(start), int(end)) for start, end in zip(slices[0], slices[1])]
 
 
-def rank_question(question: str, answers: list, top: int, bar=None) -> Question:
-    """Every pair of ``answers`` compared; the ``top`` most similar kept, most similar
-    first (ties by student names)."""
+def pairs_to_compare(answers: list, method: str = "index") -> tuple[list, list]:
+    """(``answers`` ordered by student, the pairs (i, j) of them to compare): those that
+    :mod:`course.similarity.index` finds (``method`` "index") or every pair
+    ("all-pairs")."""
+    ordered = sorted(answers, key=lambda x: x.student)
+    return ordered, (candidate_pairs if method == "index" else all_pairs)(ordered)
+
+
+def rank_question(question: str, answers: list, top: int, bar=None, method: str = "index",
+                  chosen: tuple | None = None) -> Question:
+    """The pairs :func:`pairs_to_compare` gives (``chosen``, when already computed),
+    compared; the ``top`` most similar that share something kept, most similar first (ties
+    by student names).
+    Both methods give the same pairs and median: a pair the index leaves out shares no
+    fingerprint, and its similarity is 0."""
+    ordered, chosen = chosen or pairs_to_compare(answers, method)
     pairs = []
-    for a, b in combinations(sorted(answers, key=lambda x: x.student), 2):
-        pairs.append(compare(question, a, b))
+    for i, j in chosen:
+        pairs.append(compare(question, ordered[i], ordered[j]))
         if bar is not None:
             bar.update(1)
     pairs.sort(key=lambda p: (-p.similarity, p.a.student, p.b.student))
-    median = statistics.median(p.similarity for p in pairs) if pairs else 0.0
-    return Question(question, answers, pairs[:top], median, len(pairs))
+    every = len(ordered) * (len(ordered) - 1) // 2
+    median = median_with_zeros([p.similarity for p in pairs], every - len(pairs))
+    shared = [p for p in pairs[:top] if p.similarity > 0]  # never a row of nothing
+    return Question(question, answers, shared, median, len(pairs))
 
 
 def similarity(assignment: str, submissions: Path, release: Path, top: int = TOP,
                noise: int = NOISE, window: int = WINDOW, progress: bool = True,
-               root: Path = ROOT) -> tuple[list, dict]:
+               root: Path = ROOT, method: str = "index", common: float = COMMON,
+               most: int = MOST) -> tuple[list, dict]:
     """Each question's most similar pairs, and the notebooks that could not be read
-    (student -> reason)."""
+    (student -> reason).  ``method``: "index" (pairs that share a fingerprint) or
+    "all-pairs"; ``common`` and ``most``: the share of a question's answers, and their
+    number, above which a fingerprint is ignored (:mod:`course.similarity.index`)."""
     from tqdm import tqdm
 
     check_assignment(assignment, root)
     stubs = released_cells(release, assignment)
-    cells, unreadable = read_class(student_notebooks(submissions, assignment))
-    answers = {q: answers_to(q, cells, stub, noise, window) for q, stub in stubs.items()}
-    total = sum(len(a) * (len(a) - 1) // 2 for a in answers.values())
+    cells, unreadable = read_class(student_notebooks(submissions, assignment), progress)
+    answers = {}
+    for q, stub in tqdm(stubs.items(), desc="fingerprinting", unit="question",
+                        file=sys.stderr, disable=not progress, dynamic_ncols=True):
+        found = answers_to(q, cells, stub, noise, window)
+        answers[q] = (found, drop_common(found, common, most))
+    chosen = {q: pairs_to_compare(kept, method) for q, (_, kept) in answers.items()}
     questions = []
-    with tqdm(total=total, desc=f"comparing {assignment}", unit="pair", file=sys.stderr,
-              disable=not progress, dynamic_ncols=True) as bar:
-        for question, found in answers.items():
-            questions.append(rank_question(question, found, top, bar))
+    with tqdm(total=sum(len(c[1]) for c in chosen.values()), desc=f"comparing {assignment}",
+              unit="pair", file=sys.stderr, disable=not progress, dynamic_ncols=True) as bar:
+        for question, (found, kept) in answers.items():
+            ranked = rank_question(question, kept, top, bar, method, chosen[question])
+            ranked.answers, ranked.distinct = found, len(kept)
+            questions.append(ranked)
     return questions, unreadable
 
 
@@ -252,6 +291,14 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help=f"k-gram length in normalised characters ({NOISE})")
     parser.add_argument("--window", type=int, default=WINDOW,
                         help=f"winnowing window ({WINDOW}: every k-gram)")
+    parser.add_argument("--method", choices=("index", "all-pairs"), default="index",
+                        help="index: compare the pairs that share a fingerprint (default); "
+                             "all-pairs: every pair (slow; the same result)")
+    parser.add_argument("--common", type=float, default=COMMON,
+                        help=f"ignore a fingerprint more than this share of a question's "
+                             f"answers have ({COMMON}; 1: none ignored for that)")
+    parser.add_argument("--most", type=int, default=MOST,
+                        help=f"ignore a fingerprint more answers than this have ({MOST})")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 
@@ -264,7 +311,8 @@ def main(argv=None) -> int:
     try:
         questions, unreadable = similarity(args.assignment, args.submissions, args.release,
                                            args.top, args.noise, args.window,
-                                           not args.no_progress)
+                                           not args.no_progress, method=args.method,
+                                           common=args.common, most=args.most)
     except SimilarityError as error:
         print(f"make similarity: {error}", file=sys.stderr)
         return 2

@@ -66,11 +66,22 @@ def pair_html(rank: int, pair) -> str:
             f"</div>\n")
 
 
+def counts(question) -> str:
+    """'212 answers (180 beyond what most of the class wrote), 3,140 of 16,110 pairs
+    compared (the others share no fingerprint); median similarity 0.00'."""
+    answers, distinct = len(question.answers), question.distinct
+    every = distinct * (distinct - 1) // 2
+    common = "" if distinct == answers else \
+        f" ({distinct:,} beyond what most of the class wrote)"
+    skipped = " (the others share no fingerprint)" if question.compared < every else ""
+    return (f"{answers:,} answers{common}, {question.compared:,} of {every:,} pairs "
+            f"compared{skipped}; median similarity {question.median:.2f}")
+
+
 def question_html(question) -> str:
     """One question: its summary table, then each reported pair."""
     name = html.escape(question.name)
-    head = (f"<h2 id='{name}'>{name}</h2>\n<p class='note'>{len(question.answers)} answers, "
-            f"{question.compared} pairs; median similarity {question.median:.2f}</p>\n")
+    head = f"<h2 id='{name}'>{name}</h2>\n<p class='note'>{counts(question)}</p>\n"
     if not question.pairs:
         return head + "<p>No pair to compare.</p>\n"
     rows = "".join(f"<tr><td>{rank}</td><td>{html.escape(p.a.student)}</td>"
@@ -80,6 +91,19 @@ def question_html(question) -> str:
              f"<th>similarity</th></tr>\n{rows}</table>\n")
     return head + table + "".join(pair_html(rank, pair)
                                   for rank, pair in enumerate(question.pairs, 1))
+
+
+def overview_html(questions: list) -> str:
+    """A row per question (a link to it): its answers, the pairs compared, the median and
+    the most similar pair's similarity: where to look first, in a class of any size."""
+    rows = "".join(
+        f"<tr><td><a href='#{html.escape(q.name)}'>{html.escape(q.name)}</a></td>"
+        f"<td>{len(q.answers):,}</td><td>{q.compared:,}</td><td>{q.median:.2f}</td>"
+        f"<td>{f'{q.pairs[0].similarity:.2f}' if q.pairs else '-'}</td>"
+        f"<td>{len(q.pairs)}</td></tr>\n" for q in questions)
+    return ("<table><tr><th>question</th><th>answers</th><th>pairs compared</th>"
+            "<th>median</th><th>most similar</th><th>pairs shown</th></tr>\n"
+            f"{rows}</table>")
 
 
 def write_html(path: Path, assignment: str, questions: list, unreadable: dict) -> Path:
@@ -93,8 +117,7 @@ def write_html(path: Path, assignment: str, questions: list, unreadable: dict) -
     skipped = "".join(f"<li>{html.escape(s)}: {html.escape(r)}</li>"
                       for s, r in unreadable.items())
     skipped = f"<p>Not compared (unreadable):</p><ul>{skipped}</ul>\n" if skipped else ""
-    links = " ".join(f"<a href='#{html.escape(q.name)}'>{html.escape(q.name)}</a>"
-                     for q in questions)
+    links = overview_html(questions)
     body = "".join(question_html(q) for q in questions)
     path.write_text(f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}"
                     f"</title><style>{STYLE}</style></head><body>\n<h1>{title}</h1>\n"
