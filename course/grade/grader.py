@@ -17,7 +17,11 @@ For each submission the grader
 A check passes when every seed passes; its status is then ``passed``, else the first
 problem in seed order: ``failed`` (wrong result, the student's exception, an undefined
 name, malformed data), ``timeout`` (a wall-clock limit) or ``error`` (the process died or
-ran out of memory or disk, or the notebook could not be read).
+ran out of memory or disk, or the notebook could not be read).  A check that declares
+properties (:func:`support.checking.declared_properties`) and fails only some of them on
+some seeds scores the weights of the properties that hold on *every* seed, with status
+``failed`` and a message listing what passed and what did not (each failure from the first
+seed that showed it); any other problem on any seed scores 0, as before.
 
 One job, the grader of one submission (:class:`Grader`: :meth:`~Grader.plan`, run,
 :meth:`~Grader.judge`), with the settings a run draws once (device, seeds); a front end
@@ -71,6 +75,11 @@ class CheckResult:
     verdict_at: str = ""  # where its verdict is defined: a verdict function's module and
     #                       name (support.<a>.dropout_checks.verdict_dropout), or the
     #                       notebook's test cell
+    properties: tuple = ()  # a check with partial credit: (name, weight, held) for each
+    #                         property its verdict declares, in declaration order; held when
+    #                         it held on every seed.  points = max_points * the sum of the
+    #                         weights held (status "passed" only when all held); () when the
+    #                         check is all or nothing
 
 
 @dataclass
@@ -243,19 +252,18 @@ class Grader:
     # ----------------------------------------------------------------- verdicts
 
     def _judge(self, student, check, steps, outcomes, lost) -> CheckResult:
-        """The row for one check: the first seed that does not pass decides."""
-        seed = None
+        """The row for one check: the first seed that does not pass decides its status;
+        where every seed that fails fails only some declared properties, the check keeps
+        the weights of those that hold on every seed (:meth:`_combine`)."""
+        seed, properties = None, ()
         if check.checker is None:
             status, message = self._judge_cell(check, steps, outcomes, lost)
+            fraction = 1.0 if status == "passed" else 0.0
         else:
-            status, message = "passed", ""
-            for step in (s for s in steps if s.get("check") == check.grade_id):
-                status, text = self._judge_probe(check, step, outcomes.get(step["id"]), steps,
-                                                 outcomes, lost)
-                if status != "passed":
-                    message, seed = _case(check, step) + text, step["seed"]
-                    break
-                message = message or text
+            judged = [(step, *self._judge_probe(check, step, outcomes.get(step["id"]), steps,
+                                                outcomes, lost))
+                      for step in steps if step.get("check") == check.grade_id]
+            status, message, seed, fraction, properties = self._combine(check, judged)
         notes = ""
         if status != "passed":
             message = _with_hints(message, self.device)
@@ -264,11 +272,50 @@ class Grader:
         if len(message) > limit:
             message = message[:max(0, limit - 15)] + " [... cut]"
         message += notes
-        points = check.points if status == "passed" else 0
+        points = check.points if status == "passed" else round(fraction * check.points, 4)
         return CheckResult(student, check.grade_id, points, check.points, status, message,
-                           seed, self.verdict_at(check))
+                           seed, self.verdict_at(check), properties)
 
-    def _judge_probe(self, check, step, outcome, steps, outcomes, lost) -> tuple[str, str]:
+    def _combine(self, check, judged) -> tuple:
+        """Status, message, deciding seed, share of the points and the properties row of a
+        checker's cases ``judged`` ((step, status, text, partial) per seed, seed 0 first).
+
+        A declared property holds only if it holds on every seed; the share is the sum of
+        the weights of those that hold.  Any other problem on any seed (a plain failure,
+        the student's exception in the probe, a timeout...) leaves nothing: the first such
+        seed decides the row, as for a check that declares nothing."""
+        properties = self.checks[check.checker].properties
+        failing = [(step, status, text, partial) for step, status, text, partial in judged
+                   if status != "passed"]
+        if not failing:
+            text = next((t for _, _, t, _ in judged), "")
+            return "passed", text, None, 1.0, tuple((p.name, p.weight, True)
+                                                  for p in properties)
+        step, status, text, _ = failing[0]
+        if not properties or any(partial is None for *_, partial in failing):
+            return status, _case(check, step) + text, step["seed"], 0.0, tuple(
+                (p.name, p.weight, False) for p in properties)
+        failed: dict[str, str] = {}
+        for step_, _, _, partial in failing:
+            for name, failure in partial.failures.items():
+                failed.setdefault(name, _case(check, step_) + str(failure))
+        from support.checking import held_fraction, partial_message
+
+        message = partial_message(check.checker, properties, failed, check.points)
+        return ("failed", message, step["seed"], held_fraction(properties, failed),
+                tuple((p.name, p.weight, p.name not in failed) for p in properties))
+
+    def _judge_probe(self, check, step, outcome, steps, outcomes, lost) -> tuple:
+        """(status, message, partial) of one case: ``partial`` is the verdict's
+        :class:`~support.checking.PartialFailure` when only some declared properties failed,
+        else None."""
+        status_text = self._probe_problem(check, outcome, steps, outcomes, lost)
+        if status_text is not None:
+            return (*status_text, None)
+        return self._verdict(check, step, outcome.data)
+
+    def _probe_problem(self, check, outcome, steps, outcomes, lost) -> tuple | None:
+        """(status, message) when the probe did not bring data to judge; None when it did."""
         config = self.config
         if outcome is None:
             return "error", "the check did not run (the student process ended before it)"
@@ -297,19 +344,21 @@ class Grader:
             if "allocat" in text or "MemoryError" in text:
                 text += f"\n  note: each submission may use {config.memory_limit_mb} MiB"
             return "failed", text
-        return self._verdict(check, step, outcome.data)
+        return None
 
-    def _verdict(self, check, step, data) -> tuple[str, str]:
-        from support.checking import CheckFailure
+    def _verdict(self, check, step, data) -> tuple:
+        from support.checking import CheckFailure, PartialFailure
 
         try:
             summary = self.checks[check.checker].verdict(step["params"], data,
                                                          **plain_kwargs(check))
+        except PartialFailure as failure:
+            return "failed", str(failure), failure
         except CheckFailure as failure:
-            return "failed", str(failure)
+            return "failed", str(failure), None
         except Exception as error:  # noqa: BLE001 - data the verdict could not read
-            return "failed", f"malformed probe data ({type(error).__name__}: {error})"
-        return "passed", str(summary or "passed")
+            return "failed", f"malformed probe data ({type(error).__name__}: {error})", None
+        return "passed", str(summary or "passed"), None
 
     def _undefined(self, check, name, steps, outcomes, lost) -> str:
         """Why a notebook name a check needs does not exist: the last cell before the check
