@@ -98,6 +98,9 @@ class CheckFailure(AssertionError):
 
 
 NOT_WRITTEN = "is not written yet: its cell still raises NotImplementedError"
+# the checked function called another answer, still the released stub
+CALLS_STUB = re.compile(r"(\w+) calls (\w+)(?: \(through [\w, ]+\))?, which is not "
+                        r"implemented yet: its cell still raises NotImplementedError")
 
 
 class NotWritten(CheckFailure):
@@ -296,8 +299,14 @@ class StudentCodeError(Exception):
         self.error_type = type(error).__name__
         self.stub = stub_name(error)
         self.detail = "" if self.stub else _last_student_line(error)
-        super().__init__(f"{self.stub} {NOT_WRITTEN}" if self.stub else
-                         f"{what} raised {self.error_type}: {error}")
+        if self.stub:
+            text = stub_headline(error)
+        else:
+            text = f"{what} raised {self.error_type}: {error}"
+            function = _function_of(_innermost_student_frame(error))
+            if isinstance(error, NameError) and function:
+                text += f" (in {function})"
+        super().__init__(text)
 
 
 @functools.lru_cache(maxsize=1)
@@ -372,6 +381,37 @@ def stub_name(error: BaseException) -> str | None:
     return None if name.startswith("<") else name
 
 
+def stub_headline(error: BaseException) -> str | None:
+    """What a failure says when ``error`` is a released stub's NotImplementedError: "LinearNormal
+    is not written yet: ..." when the stub is the function the check called, "train_epoch
+    calls stable_bce_loss, which is not implemented yet: ..." when the checked function
+    called another answer that is still a stub (never blaming the checked function)."""
+    stub = stub_name(error)
+    if stub is None:
+        return None
+    chain = list(dict.fromkeys(f for f in map(_function_of, student_frames(error)) if f))
+    if chain[:1] in ([], [stub]):
+        return f"{stub} {NOT_WRITTEN}"
+    through = [f for f in chain[1:] if f != stub]
+    return (f"{chain[0]} calls {stub}" + (f" (through {', '.join(through)})" if through else "")
+            + ", which is not implemented yet: its cell still raises NotImplementedError")
+
+
+def _function_of(frame) -> str | None:
+    """The student's function (or class, for a method) a traceback entry runs; None at a
+    cell's top level."""
+    if frame is None:
+        return None
+    code = frame.tb_frame.f_code
+    name = getattr(code, "co_qualname", code.co_name).split(".")[0]
+    return None if name.startswith("<") else name
+
+
+def _innermost_student_frame(error: BaseException):
+    frames = student_frames(error)
+    return frames[-1] if frames else None
+
+
 def _last_tb(error: BaseException):
     tb = error.__traceback__
     while tb is not None and tb.tb_next is not None:
@@ -422,6 +462,13 @@ def student_raised(check: str, observed, hint: str | None = RAISED_HINT) -> Chec
     try (each check says what fits its function).  A stub still raising NotImplementedError
     (:class:`StudentCodeError` says so in its text) is a :class:`NotWritten`."""
     text = str(observed)
+    calls = CALLS_STUB.search(text)
+    if calls:
+        failure = NotWritten(check, calls[0])
+        failure.hint = (f"write {calls[2]} first (the check of its own question tells you when "
+                        f"it works); this check judges {calls[1]} once it does")
+        AssertionError.__init__(failure, f"{check} failed: {calls[0]}\n  hint: {failure.hint}")
+        return failure
     if NOT_WRITTEN in text:
         start = text.rfind(" ", 0, text.index(NOT_WRITTEN) - 1) + 1
         return NotWritten(check, text[start:text.index(NOT_WRITTEN) + len(NOT_WRITTEN)])
@@ -442,9 +489,9 @@ def failure_from_exception(check: str, error: BaseException) -> CheckFailure:
     code raised (:class:`StudentCodeError`), or the object is not what the check needs."""
     if isinstance(error, StudentCodeError):
         return failure_from_student_error(check, error)
-    stub = stub_name(error)
+    stub = stub_headline(error)
     if stub:
-        return NotWritten(check, f"{stub} {NOT_WRITTEN}")
+        return student_raised(check, stub)
     failure = student_raised(check, f"{type(error).__name__}: {error}",
                              hint="check that you passed the object the question asks for "
                                   "and that it runs on small inputs")

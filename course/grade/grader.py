@@ -44,13 +44,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course.config import GradingConfig
-from course.notebooks import ADDED_CELL_RULE, NotebookError, load_notebook
+from course.notebooks import (ADDED_CELL_RULE, Name, NotebookError, load_notebook,
+                              question_labels)
 from course.grade.plan import Assignment, GradedCheck, build_steps, plain_kwargs
 from course.grade.supervisor import StepRunner
 
 STATUSES = ("passed", "failed", "error", "timeout")
 # a name that was not defined: Python's NameError, or a checker argument (_undefined)
 UNDEFINED = re.compile(r"name '(\w+)' is not defined|`(\w+)` is not defined when")
+# the student's function (in ...) read a name no cell bound (support.checking.StudentCodeError)
+CALLS_MISSING = re.compile(r"name '(\w+)' is not defined \(in (\w+)\)")
 
 
 class GraderError(Exception):
@@ -177,6 +180,7 @@ class Grader:
                               f"{assignment.facade}.CHECKS lacks: {sorted(unknown)}")
         self._params: dict = {}
         self.mpl_cache = matplotlib_cache()  # the font list each work folder gets
+        self.questions = question_labels(assignment.notebook) if assignment.notebook else {}
 
     def params_for(self, check: GradedCheck, seed: int) -> dict:
         """The probe's parameters, drawn here (plain JSON, checked by a round trip)."""
@@ -264,6 +268,12 @@ class Grader:
                                                 outcomes, lost))
                       for step in steps if step.get("check") == check.grade_id]
             status, message, seed, fraction, properties = self._combine(check, judged)
+            stale = self._stale_argument(check, steps, outcomes, lost)
+            if stale:
+                status, message, fraction = "failed", stale, 0.0
+                properties = tuple((name, weight, False) for name, weight, _ in properties)
+            elif status != "passed":
+                message = self._blame_callee(check, message, steps, outcomes, lost)
         notes = ""
         if status != "passed":
             message = _with_hints(message, self.device)
@@ -368,13 +378,83 @@ class Grader:
         here = order.index(check.grade_id)
         before = [g for g in self.assignment.definers.get(name, []) if order.index(g) < here]
         if before and _still_stub(before[-1], steps, outcomes):
-            return (f"{check.checker} failed: `{name}` is not written yet: its cell "
-                    f"{before[-1]} still raises NotImplementedError")
+            return self._not_written(check, name, before[-1])
         if before:
             reason = self._cell_problem(before[-1], steps, outcomes, lost)
             text += f"\n  {reason}" if reason else \
                 f"\n  hint: cell {before[-1]} should define `{name}`"
         return text
+
+    def _definer_before(self, name: str, check, kinds=("setup", "solution")) -> str | None:
+        """The last cell of ``kinds`` above ``check``'s test cell that binds ``name``."""
+        order = [cell.grade_id for cell in self.assignment.cells]
+        kind_of = {cell.grade_id: cell.kind for cell in self.assignment.cells}
+        here = order.index(check.grade_id)
+        before = [g for g in self.assignment.definers.get(name, [])
+                  if order.index(g) < here and kind_of[g] in kinds]
+        return before[-1] if before else None
+
+    def _not_written(self, check, name: str, gid: str) -> str:
+        return (f"{check.checker} failed: `{name}` is not written yet: its cell {gid} still "
+                f"raises NotImplementedError")
+
+    def _stale_argument(self, check, steps, outcomes, lost) -> str:
+        """Why a check must not judge an argument an earlier cell left behind: the last
+        solution cell above the check that binds it is still a stub (it raised
+        NotImplementedError before binding it), or raised, while an earlier cell had bound
+        the name (a model cell left as a stub, and the model of an earlier question still
+        there).  '' when every argument is the check's own."""
+        for name in _argument_names(check):
+            gid = self._definer_before(name, check)
+            if gid is None or self._kind(gid) != "solution":
+                continue
+            if _still_stub(gid, steps, outcomes):
+                return self._not_written(check, name, gid)
+            problem = self._cell_problem(gid, steps, outcomes, lost)
+            definers = self.assignment.definers.get(name, [])
+            earlier = definers[:definers.index(gid)]
+            if problem and earlier:
+                return (f"{check.checker} failed: `{name}` is not the one cell {gid} should "
+                        f"bind: {problem}, so `{name}` is still what an earlier cell "
+                        f"({earlier[-1]}) made\n  hint: fix cell {gid} so that it runs")
+        return ""
+
+    def _kind(self, gid: str) -> str:
+        return next((cell.kind for cell in self.assignment.cells if cell.grade_id == gid), "")
+
+    def _blame_callee(self, check, message, steps, outcomes, lost) -> str:
+        """A failure caused by a function of another question that the checked function
+        calls, still a stub or not defined, names that function, its question and its cell
+        ("train_epoch calls stable_bce_loss, which is not implemented yet (Question 3.6)"),
+        instead of blaming the checked function."""
+        from support.checking import CALLS_STUB
+
+        for match in list(CALLS_STUB.finditer(message)):
+            gid = self._definer_before(match[2], check, ("solution",))
+            if gid is not None:
+                message = message.replace(match[0], match[0].replace(
+                    "not implemented yet: its cell still",
+                    f"not implemented yet{self._question(gid)}: its cell {gid} still"))
+        for callee, caller in dict.fromkeys(CALLS_MISSING.findall(message)):
+            gid = self._definer_before(callee, check, ("solution",))
+            if callee in _argument_names(check) or gid is None:
+                continue
+            problem = self._cell_problem(gid, steps, outcomes, lost) or \
+                f"cell {gid} should define it"
+            blame = (f"{caller} calls {callee}, which is not defined{self._question(gid)}: "
+                     f"{problem}")
+            lines = message.split("\n")
+            first = next((i for i, line in enumerate(lines)
+                          if line.startswith(f"{check.checker} failed: ")), None)
+            if first is None:
+                message += f"\n  note: {blame}"
+            else:
+                lines[first] = f"{check.checker} failed: {blame}"
+                message = "\n".join(lines)
+        return message
+
+    def _question(self, gid: str) -> str:
+        return f" ({self.questions[gid]})" if gid in self.questions else ""
 
     def _unrun_notes(self, check, message, steps, outcomes) -> str:
         """Notes for the names a failed check missed (Python's "name 'x' is not defined")
@@ -447,6 +527,12 @@ class Grader:
         if not problem:
             return "passed", f"cell {check.grade_id} ran without error"
         return ("timeout" if "did not finish" in problem else "failed"), problem
+
+
+def _argument_names(check: GradedCheck) -> list[str]:
+    """The notebook names a checker call passes (positional, then keyword)."""
+    values = [*check.args, *(value for _, value in check.kwargs)]
+    return list(dict.fromkeys(v.id for v in values if isinstance(v, Name)))
 
 
 def _still_stub(gid: str, steps: list[dict], outcomes: dict) -> bool:
