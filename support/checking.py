@@ -269,6 +269,9 @@ class AllOrNothing:
     def holds(self, name: str) -> bool:
         return True
 
+    def verdict(self, summary: str) -> str:
+        return summary
+
 
 ALL_OR_NOTHING = AllOrNothing()
 
@@ -650,9 +653,11 @@ class Check:
         ``Partial credit``); ``()``: all or nothing."""
         return declared_properties(self.verdict_fn.__doc__)
 
-    def judge(self) -> Judgement:
-        """A verdict's judgement of this check's declared properties, one block each."""
-        return Judgement(self.name, self.properties)
+    def judge(self) -> "Judgement | AllOrNothing":
+        """A verdict's judgement of this check's declared properties, one block each
+        (:data:`ALL_OR_NOTHING` when it declares none: a verdict shared by checks with and
+        without properties judges the same way for both)."""
+        return Judgement(self.name, self.properties) if self.properties else ALL_OR_NOTHING
 
     def probe(self, params: dict, *args, **options) -> dict:
         """The probe on the student's objects, after checking the call (CallError)."""
