@@ -701,9 +701,17 @@ def make_checker(check: Check) -> Callable:
 
     checker.__name__ = checker.__qualname__ = check.name
     checker.__doc__ = (check.doc or check.verdict_fn.__doc__ or "").rstrip() + \
-        f"\n\nCall: {check.usage}"
+        f"\n\nCall: {check.usage}" + _credit_text(check)
     checker.check = check
     return checker
+
+
+def _credit_text(check: Check) -> str:
+    """How the check's points are split, for ``help(test_...)`` ('' when all or nothing)."""
+    if not check.properties or PARTIAL_CREDIT in (check.doc or ""):
+        return ""
+    return "\n\nPartial credit (shares of the points): " + ", ".join(
+        f"{p.name} {p.weight:g}" for p in check.properties)
 
 
 def export_checks(namespace: dict, checks, helpers=()) -> tuple[dict, list]:

@@ -268,7 +268,7 @@ class Grader:
                                                 outcomes, lost))
                       for step in steps if step.get("check") == check.grade_id]
             status, message, seed, fraction, properties = self._combine(check, judged)
-            stale = self._stale_argument(check, steps, outcomes, lost)
+            stale = self._stale_argument(check, steps, outcomes)
             if stale:
                 status, message, fraction = "failed", stale, 0.0
                 properties = tuple((name, weight, False) for name, weight, _ in properties)
@@ -398,25 +398,17 @@ class Grader:
         return (f"{check.checker} failed: `{name}` is not written yet: its cell {gid} still "
                 f"raises NotImplementedError")
 
-    def _stale_argument(self, check, steps, outcomes, lost) -> str:
-        """Why a check must not judge an argument an earlier cell left behind: the last
-        solution cell above the check that binds it is still a stub (it raised
-        NotImplementedError before binding it), or raised, while an earlier cell had bound
-        the name (a model cell left as a stub, and the model of an earlier question still
-        there).  '' when every argument is the check's own."""
+    def _stale_argument(self, check, steps, outcomes) -> str:
+        """Why a check must not judge an argument: the last solution cell above the check
+        that binds it is still the released stub (it raised NotImplementedError, before
+        binding the name), so the name is undefined or, worse, still what an earlier cell
+        made (hw4's model cells all bind ``model``: a model cell left as a stub would have
+        the model of an earlier question judged).  '' when no argument's cell is a stub."""
         for name in _argument_names(check):
             gid = self._definer_before(name, check)
-            if gid is None or self._kind(gid) != "solution":
-                continue
-            if _still_stub(gid, steps, outcomes):
+            if gid is not None and self._kind(gid) == "solution" and \
+                    _still_stub(gid, steps, outcomes):
                 return self._not_written(check, name, gid)
-            problem = self._cell_problem(gid, steps, outcomes, lost)
-            definers = self.assignment.definers.get(name, [])
-            earlier = definers[:definers.index(gid)]
-            if problem and earlier:
-                return (f"{check.checker} failed: `{name}` is not the one cell {gid} should "
-                        f"bind: {problem}, so `{name}` is still what an earlier cell "
-                        f"({earlier[-1]}) made\n  hint: fix cell {gid} so that it runs")
         return ""
 
     def _kind(self, gid: str) -> str:
