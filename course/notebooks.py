@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -368,6 +369,25 @@ class AddedCell:
     def label(self) -> str:
         """How messages name it (:func:`cell_label`)."""
         return cell_label(self.index, self.source)
+
+
+QUESTION_HEADING = re.compile(r"^#+\s+(Questions?\s+\d[\d.]*(?:\s+and\s+\d[\d.]*)?|Q\d+[\w.]*)",
+                              re.MULTILINE)
+
+
+def question_labels(nb) -> dict[str, str]:
+    """grade id -> the question its cell belongs to, as the notebook's headings name it
+    (``Question 3.6``, ``Q13``): the last such heading above the cell; cells above every
+    such heading have none."""
+    labels, current = {}, None
+    for cell in nb.cells:
+        if cell.get("cell_type") == "markdown":
+            found = QUESTION_HEADING.findall(cell.source)
+            current = found[-1] if found else current
+        gid = grade_id(cell)
+        if gid and current:
+            labels[gid] = current
+    return labels
 
 
 def cell_label(index: int, source: str) -> str:

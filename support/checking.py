@@ -32,6 +32,17 @@ raising NotImplementedError is a :class:`NotWritten` ("LinearNormal is not writt
 cell still raises NotImplementedError"), in the notebook and, through the same
 :func:`failure_from_exception` and :func:`student_raised`, in graded messages.  Plain Python
 and pytest show the full traceback.
+
+Partial credit is declared by the check, in its verdict's docstring: a section
+``Partial credit:`` lists the properties the check's points are split over, one line each,
+``- name (weight): what it covers`` (weights sum to 1; :func:`declared_properties`).  The
+verdict judges each property in its own block (``with judged("name"): ...``, ``judged``
+from :meth:`Check.judge`) and ends with ``return judged.verdict(summary)``, which raises a
+:class:`PartialFailure` naming what held and what did not when a property failed.  A
+failure outside every block (the wrong kind of object, malformed probe data, a wrong call)
+fails the whole check.  A check that declares nothing is all or nothing.  Over several
+seeds (the grader's), a property holds only if it holds on every seed, and the check scores
+the sum of the weights of the properties that hold (:mod:`course.grade.grader`).
 """
 
 from __future__ import annotations
@@ -39,6 +50,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import math
+import re
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +98,9 @@ class CheckFailure(AssertionError):
 
 
 NOT_WRITTEN = "is not written yet: its cell still raises NotImplementedError"
+# the checked function called another answer, still the released stub
+CALLS_STUB = re.compile(r"(\w+) calls (\w+)(?: \(through [\w, ]+\))?, which is not "
+                        r"implemented yet: its cell still raises NotImplementedError")
 
 
 class NotWritten(CheckFailure):
@@ -99,6 +115,165 @@ class NotWritten(CheckFailure):
         self.hint = ("replace the `raise NotImplementedError()` under YOUR CODE HERE with your "
                      "code, run that cell, then this check again")
         AssertionError.__init__(self, f"{check} failed: {headline}\n  hint: {self.hint}")
+
+
+PROBE_DATA = "probe data"  # the property of a failure to read probe data (ProbeData)
+
+
+@dataclass(frozen=True)
+class Property:
+    """One part of a check's points: its name (as messages show it) and its weight (the
+    share of the check's points it is worth)."""
+
+    name: str
+    weight: float
+
+
+PARTIAL_CREDIT = "Partial credit"
+_PROPERTY_LINE = re.compile(r"^\s*- (?P<name>[A-Za-z][A-Za-z0-9 ,/=_-]*?) \((?P<weight>[0-9.]+)\)"
+                            r"(?::.*)?$")
+
+
+def declared_properties(doc: str | None) -> tuple[Property, ...]:
+    """The properties a verdict's docstring declares: the lines ``- name (weight): ...``
+    right after its line ``Partial credit...:``, up to the next blank line (lines in between
+    that do not start with ``- `` continue a description).  None declared: ``()``, the check
+    is all or nothing.  A section that is there must be right: two properties or more,
+    distinct names, positive weights that sum to 1; otherwise ValueError (at import)."""
+    lines = inspect.cleandoc(doc or "").splitlines()
+    start = next((i for i, line in enumerate(lines)
+                  if line.strip().startswith(PARTIAL_CREDIT)), None)
+    if start is None:
+        return ()
+    found = []
+    for line in lines[start + 1:]:
+        if not line.strip():
+            break
+        match = _PROPERTY_LINE.match(line)
+        if match:
+            found.append(Property(match["name"], float(match["weight"])))
+        elif line.strip().startswith("- "):
+            raise ValueError(f"cannot read the partial-credit line {line.strip()!r}: write "
+                             "'- name (weight): what it covers'")
+    names = [p.name for p in found]
+    if len(found) < 2 or len(set(names)) != len(names):
+        raise ValueError(f"a Partial credit section needs two or more properties with "
+                         f"distinct names, found {names}")
+    if any(p.weight <= 0 for p in found) or not math.isclose(sum(p.weight for p in found), 1.0,
+                                                               abs_tol=1e-9):
+        raise ValueError(f"partial-credit weights must be positive and sum to 1: "
+                         f"{[(p.name, p.weight) for p in found]}")
+    return tuple(found)
+
+
+def held_fraction(properties, failed) -> float:
+    """The share of the points of the properties whose names are not in ``failed``."""
+    return round(sum(p.weight for p in properties if p.name not in failed), 9)
+
+
+def _amount(value: float) -> str:
+    return f"{round(value, 4):g}"
+
+
+def partial_message(check: str, properties, failed: dict, max_points: float | None = None
+                    ) -> str:
+    """The message of a check some of whose properties failed: what the properties that
+    held give, which passed and which failed (weights in brackets), then each failure's own
+    message, in declaration order.  ``failed``: property name -> the failure (or its text);
+    ``max_points``: the check's points where the grader knows them (else a share)."""
+    fraction = held_fraction(properties, failed)
+    worth = (f"{_amount(fraction * max_points)} of {_amount(max_points)} points"
+             if max_points is not None else f"{fraction:.0%} of this check's points")
+    passed = [f"{p.name} ({p.weight:g})" for p in properties if p.name not in failed]
+    lost = [f"{p.name} ({p.weight:g})" for p in properties if p.name in failed]
+    lines = [f"{check} failed {len(lost)} of {len(properties)} properties: "
+             f"partial credit {worth}",
+             f"  passed: {', '.join(passed) or 'none'}",
+             f"  failed: {', '.join(lost)}"]
+    for p in properties:
+        if p.name in failed:
+            lines.append(str(failed[p.name]).replace(f"{check} failed: ", f"[{p.name}] ", 1))
+    return "\n".join(lines)
+
+
+class PartialFailure(CheckFailure):
+    """Some of a check's declared properties failed (others may have held).
+
+    ``failures``: property name -> its :class:`CheckFailure`, for the properties that
+    failed; ``held``: the names of those that held; ``fraction``: the share of the points
+    they give.  ``prop``, ``expected``, ``observed``, ``hint`` and ``student_error`` are
+    those of the first failure the verdict found (what tests and IPython read of any
+    CheckFailure), the one an all-or-nothing verdict would have stopped at."""
+
+    def __init__(self, check: str, properties, failures: dict):
+        first = next(iter(failures.values()))  # the first the verdict found
+        self.check, self.prop = check, first.prop
+        self.expected, self.observed, self.hint = first.expected, first.observed, first.hint
+        self.student_error = next((f.student_error for f in failures.values()
+                                   if f.student_error is not None), None)
+        self.properties, self.failures = tuple(properties), dict(failures)
+        self.held = tuple(p.name for p in properties if p.name not in failures)
+        self.fraction = held_fraction(properties, failures)
+        AssertionError.__init__(self, partial_message(check, properties, failures))
+
+
+class Judgement:
+    """The properties one verdict judges, each in its own block (``with judged(name):``);
+    made by :meth:`Check.judge`.  A :class:`CheckFailure` inside a block fails that property
+    only (the first one raised is kept) and the verdict goes on; malformed probe data (the
+    property "probe data") and a wrong call are not caught: they fail the whole check."""
+
+    def __init__(self, check: str, properties):
+        self.check, self.properties = check, tuple(properties)
+        self.names = {p.name for p in self.properties}
+        self.failures: dict[str, CheckFailure] = {}
+        self.judged: set[str] = set()
+
+    @contextlib.contextmanager
+    def __call__(self, name: str):
+        if name not in self.names:
+            raise ValueError(f"{self.check} judges {name!r}, which its docstring does not "
+                             f"declare ({sorted(self.names)})")
+        self.judged.add(name)
+        try:
+            yield
+        except CallError:
+            raise
+        except CheckFailure as failure:
+            if failure.prop == PROBE_DATA:
+                raise
+            self.failures.setdefault(name, failure)
+
+    def holds(self, name: str) -> bool:
+        """Whether ``name`` has not failed so far (a verdict may skip what depends on it)."""
+        return name not in self.failures
+
+    def verdict(self, summary: str) -> str:
+        """``summary`` when every property held; a :class:`PartialFailure` otherwise."""
+        unjudged = self.names - self.judged
+        if unjudged:
+            raise RuntimeError(f"{self.check}'s verdict never judged {sorted(unjudged)}")
+        if self.failures:
+            raise PartialFailure(self.check, self.properties, self.failures)
+        return summary
+
+
+class AllOrNothing:
+    """What a helper shared by checks with and without declared properties judges with
+    when its check declares none: its blocks catch nothing, the first failure fails the
+    check (:data:`ALL_OR_NOTHING`)."""
+
+    def __call__(self, name: str):
+        return contextlib.nullcontext()
+
+    def holds(self, name: str) -> bool:
+        return True
+
+    def verdict(self, summary: str) -> str:
+        return summary
+
+
+ALL_OR_NOTHING = AllOrNothing()
 
 
 class CallError(CheckFailure, TypeError):
@@ -127,8 +302,14 @@ class StudentCodeError(Exception):
         self.error_type = type(error).__name__
         self.stub = stub_name(error)
         self.detail = "" if self.stub else _last_student_line(error)
-        super().__init__(f"{self.stub} {NOT_WRITTEN}" if self.stub else
-                         f"{what} raised {self.error_type}: {error}")
+        if self.stub:
+            text = stub_headline(error)
+        else:
+            text = f"{what} raised {self.error_type}: {error}"
+            function = _function_of(_innermost_student_frame(error))
+            if isinstance(error, NameError) and function:
+                text += f" (in {function})"
+        super().__init__(text)
 
 
 @functools.lru_cache(maxsize=1)
@@ -203,6 +384,37 @@ def stub_name(error: BaseException) -> str | None:
     return None if name.startswith("<") else name
 
 
+def stub_headline(error: BaseException) -> str | None:
+    """What a failure says when ``error`` is a released stub's NotImplementedError: "LinearNormal
+    is not written yet: ..." when the stub is the function the check called, "train_epoch
+    calls stable_bce_loss, which is not implemented yet: ..." when the checked function
+    called another answer that is still a stub (never blaming the checked function)."""
+    stub = stub_name(error)
+    if stub is None:
+        return None
+    chain = list(dict.fromkeys(f for f in map(_function_of, student_frames(error)) if f))
+    if chain[:1] in ([], [stub]):
+        return f"{stub} {NOT_WRITTEN}"
+    through = [f for f in chain[1:] if f != stub]
+    return (f"{chain[0]} calls {stub}" + (f" (through {', '.join(through)})" if through else "")
+            + ", which is not implemented yet: its cell still raises NotImplementedError")
+
+
+def _function_of(frame) -> str | None:
+    """The student's function (or class, for a method) a traceback entry runs; None at a
+    cell's top level."""
+    if frame is None:
+        return None
+    code = frame.tb_frame.f_code
+    name = getattr(code, "co_qualname", code.co_name).split(".")[0]
+    return None if name.startswith("<") else name
+
+
+def _innermost_student_frame(error: BaseException):
+    frames = student_frames(error)
+    return frames[-1] if frames else None
+
+
 def _last_tb(error: BaseException):
     tb = error.__traceback__
     while tb is not None and tb.tb_next is not None:
@@ -253,6 +465,13 @@ def student_raised(check: str, observed, hint: str | None = RAISED_HINT) -> Chec
     try (each check says what fits its function).  A stub still raising NotImplementedError
     (:class:`StudentCodeError` says so in its text) is a :class:`NotWritten`."""
     text = str(observed)
+    calls = CALLS_STUB.search(text)
+    if calls:
+        failure = NotWritten(check, calls[0])
+        failure.hint = (f"write {calls[2]} first (the check of its own question tells you when "
+                        f"it works); this check judges {calls[1]} once it does")
+        AssertionError.__init__(failure, f"{check} failed: {calls[0]}\n  hint: {failure.hint}")
+        return failure
     if NOT_WRITTEN in text:
         start = text.rfind(" ", 0, text.index(NOT_WRITTEN) - 1) + 1
         return NotWritten(check, text[start:text.index(NOT_WRITTEN) + len(NOT_WRITTEN)])
@@ -273,9 +492,9 @@ def failure_from_exception(check: str, error: BaseException) -> CheckFailure:
     code raised (:class:`StudentCodeError`), or the object is not what the check needs."""
     if isinstance(error, StudentCodeError):
         return failure_from_student_error(check, error)
-    stub = stub_name(error)
+    stub = stub_headline(error)
     if stub:
-        return NotWritten(check, f"{stub} {NOT_WRITTEN}")
+        return student_raised(check, stub)
     failure = student_raised(check, f"{type(error).__name__}: {error}",
                              hint="check that you passed the object the question asks for "
                                   "and that it runs on small inputs")
@@ -425,6 +644,21 @@ class Check:
     def usage(self) -> str:
         return usage_text(self.name, self.signature)
 
+    def __post_init__(self):
+        self.properties  # a wrong Partial credit section fails at import, not when grading
+
+    @functools.cached_property
+    def properties(self) -> tuple[Property, ...]:
+        """The properties its points are split over (its verdict's docstring, section
+        ``Partial credit``); ``()``: all or nothing."""
+        return declared_properties(self.verdict_fn.__doc__)
+
+    def judge(self) -> "Judgement | AllOrNothing":
+        """A verdict's judgement of this check's declared properties, one block each
+        (:data:`ALL_OR_NOTHING` when it declares none: a verdict shared by checks with and
+        without properties judges the same way for both)."""
+        return Judgement(self.name, self.properties) if self.properties else ALL_OR_NOTHING
+
     def probe(self, params: dict, *args, **options) -> dict:
         """The probe on the student's objects, after checking the call (CallError)."""
         check_call(self.name, self.signature, args, options)
@@ -467,9 +701,17 @@ def make_checker(check: Check) -> Callable:
 
     checker.__name__ = checker.__qualname__ = check.name
     checker.__doc__ = (check.doc or check.verdict_fn.__doc__ or "").rstrip() + \
-        f"\n\nCall: {check.usage}"
+        f"\n\nCall: {check.usage}" + _credit_text(check)
     checker.check = check
     return checker
+
+
+def _credit_text(check: Check) -> str:
+    """How the check's points are split, for ``help(test_...)`` ('' when all or nothing)."""
+    if not check.properties or PARTIAL_CREDIT in (check.doc or ""):
+        return ""
+    return "\n\nPartial credit (shares of the points): " + ", ".join(
+        f"{p.name} {p.weight:g}" for p in check.properties)
 
 
 def export_checks(namespace: dict, checks, helpers=()) -> tuple[dict, list]:

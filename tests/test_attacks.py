@@ -31,8 +31,9 @@ from nbgrader.api import Gradebook
 
 from tests.conftest import REPO
 from tests.engine_agreement import disagreements
-from tests.sandbox.attack_class import (ASSIGNMENT, LOOPER, SECOND_NOTEBOOK, SEEDS, SHADOW,
-                                        ZERO, Listener, build, hidden_lines, students)
+from tests.sandbox.attack_class import (ASSIGNMENT, LOOPER, PARTIAL, SECOND_NOTEBOOK, SEEDS,
+                                        SHADOW, ZERO, Listener, build, hidden_lines,
+                                        students)
 from tests.submissions import source_notebook
 from tests.test_attacks_grader import grade_class as grade_with_make_grade
 
@@ -133,9 +134,10 @@ def check_scores(run, student, zero):
     got = scores(run.root, student)
     assert got, f"{student}: not graded\n{run.log}"
     observed_zero = {cell for cell, (score, top) in got.items() if score == 0}
-    partial = {cell: s for cell, s in got.items() if 0 < s[0] < s[1]}
+    partial = {cell: s[0] for cell, s in got.items() if 0 < s[0] < s[1]}
     assert observed_zero == zero, f"{student}: zero {sorted(observed_zero)}"
-    assert not partial, f"{student}: partial scores {partial}"
+    assert partial == {cell: points for (who, cell), points in PARTIAL.items()
+                       if who == student}, f"{student}: partial scores {partial}"
     reasons = errors_by_cell(autograded(run.root, student))
     for cell in zero:  # each lost cell says why
         assert reasons.get(cell) and all(evalue.strip() or ename for ename, evalue
@@ -169,7 +171,11 @@ def test_reasons_name_the_cause(graded):
     cheater = errors_by_cell(autograded(graded.root, "b_cheater"))
     assert all(ename == "CheckFailed" for cell in ZERO["b_cheater"]
                for ename, _ in cheater[cell]), cheater
-    assert "test_early_stopping failed" in cheater["patient_early_stopping_tests"][0][1]
+    patient = autograded(graded.root, "b_cheater")
+    patient = next(c for c in patient.cells if c.metadata.get("nbgrader", {}).get("grade_id")
+                   == "patient_early_stopping_tests")
+    assert "test_early_stopping failed 1 of 3 properties: partial credit 1 of 2 points" in \
+        patient.outputs[0]["text"], patient.outputs
     patcher = errors_by_cell(autograded(graded.root, "c_patcher"))
     assert set(patcher) == ZERO["c_patcher"], patcher  # patched torch: only its data counts
     assert "test_dropout failed" in patcher["dropout_tests"][0][1]
@@ -233,7 +239,8 @@ def test_feedback_has_the_messages_but_no_hidden_test_source(graded):
         assert "hidden tests: not shown" in text
     cheater = graded.root / "feedback" / "b_cheater" / A / f"{A}.html"
     text = html.unescape(re.sub(r"<[^>]+>", "", cheater.read_text()))
-    assert "test_early_stopping failed: stops at the first increase" in text
+    assert "test_early_stopping failed 1 of 3 properties" in text  # never stops: partial
+    assert "[stopping rule] stops at the first increase" in text
     assert "test_train_eval failed" in text
 
 

@@ -20,7 +20,7 @@ import pytest
 from course.grade.reports import read_csv
 from tests.conftest import REPO
 from tests.grading.grader_cli import output, run_grader
-from tests.sandbox.attack_class import (ASSIGNMENT, SEEDS, SHADOW, ZERO, Listener, build,
+from tests.sandbox.attack_class import (ASSIGNMENT, PARTIAL, SEEDS, SHADOW, ZERO, Listener, build,
                                         hidden_lines, students)
 from tests.submissions import source_notebook
 
@@ -70,7 +70,11 @@ def test_each_student_gets_the_points_it_earned(graded, student):
     for check in zero:
         assert rows[check]["status"] in ("failed", "error", "timeout")
         assert rows[check]["message"].strip(), (student, check)
-    for check in rows.keys() - zero:
+    partial = {check for (who, check) in PARTIAL if who == student}
+    for check in partial:  # honestly earned: the verdict's properties, not the fakery
+        assert rows[check]["status"] == "failed", rows[check]
+        assert float(rows[check]["points"]) == PARTIAL[(student, check)], rows[check]
+    for check in rows.keys() - zero - partial:
         assert rows[check]["status"] == "passed"
         assert float(rows[check]["points"]) == float(rows[check]["max_points"])
 

@@ -21,12 +21,15 @@ from tests.conftest import nbgrader
 from tests.engine_agreement import disagreements
 from tests.grading import added_cells_class as added
 from tests.grading.grader_cli import output, run_grader
+from tests.grading.fixture_class import DROPOUT_UNSCALED_EVAL
 from tests.submissions import WRONG_DROPOUT, WRONG_MSE, make_submission, write_submission
 
 ASSIGNMENT = "hw4_pytorch_regularization"
 
 # student -> (submission, test cells expected to score 0)
 CLASS = {
+    # A Dropout right in training mode and wrong in eval mode: partial credit (PARTIAL).
+    "partial_dropout": (dict(replace={"dropout": DROPOUT_UNSCALED_EVAL}), set()),
     "correct": (dict(), set()),
     "few_wrong": (dict(replace={"mse_loss": WRONG_MSE, "dropout": WRONG_DROPOUT}),
                   {"mse_loss_tests", "dropout_tests"}),
@@ -42,6 +45,9 @@ CLASS = {
     # Wrong answers after added cells that redefine setup data and checkers: still 0.
     "added_redefiner": (added.STUDENTS["redefiner"], added.ZERO["redefiner"]),
 }
+
+# (student, test cell) -> the partial credit nbgrader stores (the engine's points)
+PARTIAL = {("partial_dropout", "dropout_tests"): 1.4}
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +81,11 @@ def test_autograde_scores_exactly_the_wrong_cells_zero(autograded, student):
     assert got, f"{student}: no autograded cells in the gradebook"
     zero = {cell for cell, (score, _) in got.items() if score == 0}
     full = {cell for cell, (score, top) in got.items() if score == top}
+    partial = {cell: score for cell, (score, top) in got.items() if 0 < score < top}
     assert zero == expected_zero, f"{student}: cells scored 0: {sorted(zero)}"
-    assert full | zero == set(got), f"{student}: partial scores {got}"
+    assert partial == {cell: points for (who, cell), points in PARTIAL.items()
+                       if who == student}, f"{student}: partial scores {partial}"
+    assert full | zero | set(partial) == set(got)
 
 
 def test_deleted_test_cell_is_restored_and_graded(autograded):

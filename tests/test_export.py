@@ -16,7 +16,8 @@ import pytest
 
 from course.notebooks import cell_kind, cell_points, grade_id
 from tests.conftest import REPO
-from tests.grading.fixture_class import ASSIGNMENT, STUDENTS, checks, expected_points
+from tests.grading.fixture_class import (ASSIGNMENT, STUDENTS, checks, expected_check_points,
+                                         expected_points)
 from tests.grading.test_grading_fixture_class import grade_fixture_class
 from tests.submissions import source_notebook
 
@@ -116,8 +117,8 @@ def test_one_row_per_student(course, exported):
         assert float(table[student]["manual"]) == manual
         assert float(table[student]["total"]) == expected_points(student) + manual
         for check in checks():
-            points = check.points if float(table[student][check.grade_id]) else 0
-            assert float(table[student][check.grade_id]) == points
+            assert float(table[student][check.grade_id]) == expected_check_points(student,
+                                                                                 check)
     assert table["correct"]["q6_answer"] == "1.5" and table["correct"]["q12_answer"] == "0"
     assert table["partial"]["q4_answer"] == "1" and table["partial"]["q6_answer"] == ""
     assert table["all_wrong"]["q4_answer"] == ""  # in no gradebook: not graded by hand

@@ -203,3 +203,14 @@ def test_check_my_work_does_nothing_in_the_grading_kernel(monkeypatch, capsys, t
     monkeypatch.setenv("COURSE_GRADING", "1")
     check_my_work()
     assert capsys.readouterr().out == "check_my_work: skipped while grading\n"
+
+
+def test_the_table_gives_a_partial_credit_row_what_failed():
+    from course.check.my_work import reason
+    from support.checking import Property, partial_message
+
+    message = partial_message("test_dropout", (Property("training mode", 0.5),
+                                               Property("evaluation mode", 0.3),
+                                               Property("autograd", 0.2)),
+                              {"evaluation mode": "test_dropout failed: eval output"}, 2)
+    assert reason(message) == "partial credit, failed: evaluation mode (0.3)"

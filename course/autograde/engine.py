@@ -20,8 +20,10 @@ list of autograde preprocessors.  For each submitted notebook it
    plots; their outputs never change a grade.  With ``"skip"`` (the default) no kernel
    starts at all;
 4. writes each check's verdict as its test cell's output: the pass line, or the failure
-   message as an error output.  nbgrader's ``SaveAutoGrades`` then scores the cells as it
-   always does (an error output: 0; otherwise full points), so the gradebook holds
+   message as an error output, or, for a check that earned partial credit, the message on
+   stdout and its points as the cell's result.  nbgrader's ``SaveAutoGrades`` then scores
+   the cells as it always does (an error output: 0; a result: that many points; otherwise
+   full points), so the gradebook holds
    exactly the points ``make grade`` writes in ``grades/<a>.csv``, and feedback shows the
    same messages.
 
@@ -160,14 +162,20 @@ def read_grade(folder: Path, student: str) -> tuple[StudentGrade, list[int], str
 # --------------------------------------------------------------------------- outputs
 
 
-def verdict_output(row: CheckResult) -> NotebookNode:
-    """A test cell's output for its check: the pass line on stdout, or the message as an
-    error (which nbgrader scores 0)."""
+def verdict_outputs(row: CheckResult) -> list[NotebookNode]:
+    """A test cell's outputs for its check: the pass line on stdout; a check with partial
+    credit, its message on stdout and its points as the cell's result (which nbgrader's
+    ``SaveAutoGrades`` reads as partial credit); otherwise the message as an error (which
+    nbgrader scores 0)."""
     if row.status == "passed":
-        return NotebookNode(output_type="stream", name="stdout", text=row.message + "\n")
+        return [NotebookNode(output_type="stream", name="stdout", text=row.message + "\n")]
+    if 0 < row.points < row.max_points:
+        return [NotebookNode(output_type="stream", name="stdout", text=row.message + "\n"),
+                NotebookNode(output_type="execute_result", execution_count=None, metadata={},
+                             data={"text/plain": f"{row.points:g}"})]
     name = ERROR_NAMES.get(row.status, "GradingError")
-    return NotebookNode(output_type="error", ename=name, evalue=row.message,
-                        traceback=[f"{name}: {row.message}"])
+    return [NotebookNode(output_type="error", ename=name, evalue=row.message,
+                         traceback=[f"{name}: {row.message}"])]
 
 
 def write_verdicts(nb, grade: StudentGrade) -> list[str]:
@@ -185,7 +193,7 @@ def write_verdicts(nb, grade: StudentGrade) -> list[str]:
             missing.append(grade_id(cell))
             row = CheckResult(grade.student, grade_id(cell) or "?", 0, 0, "error",
                               "this cell is not a test cell of the source notebook")
-        cell.outputs = [verdict_output(row)]
+        cell.outputs = verdict_outputs(row)
         cell.execution_count = None
     return missing
 

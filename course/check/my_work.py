@@ -252,6 +252,10 @@ def reason(message: str, width: int = 100) -> str:
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     if not lines:
         return "failed"
+    failed = next((line for line in lines[1:3] if line.startswith("failed: ")), None)
+    if " properties: partial credit " in lines[0] and failed:  # support.checking.partial_message
+        text = f"partial credit, {failed}"
+        return text if len(text) <= width else text[:width - 3] + "..."
     first = lines[0].split(" failed: ", 1)[-1]
     observed = next((line[len("observed:"):].strip() for line in lines[1:]
                      if line.startswith("observed:")), "")

@@ -20,7 +20,11 @@ For each submission the grader
 A check passes when every seed passes; its status is then ``passed``, else the first
 problem in seed order: ``failed`` (wrong result, the student's exception, an undefined
 name, malformed data), ``timeout`` (a wall-clock limit) or ``error`` (the process died or
-ran out of memory or disk, or the notebook could not be read).
+ran out of memory or disk, or the notebook could not be read).  A check that declares
+properties (:func:`support.checking.declared_properties`) and fails only some of them on
+some seeds scores the weights of the properties that hold on *every* seed, with status
+``failed`` and a message listing what passed and what did not (each failure from the first
+seed that showed it); any other problem on any seed scores 0, as before.
 
 One job, the grader of one submission (:class:`Grader`: :meth:`~Grader.plan`, run,
 :meth:`~Grader.judge`), with the settings a run draws once (device, seeds); a front end
@@ -45,13 +49,16 @@ from pathlib import Path
 
 from course.config import GradingConfig
 from course.grade import device_policy
-from course.notebooks import ADDED_CELL_RULE, NotebookError, load_notebook
+from course.notebooks import (ADDED_CELL_RULE, Name, NotebookError, load_notebook,
+                              question_labels)
 from course.grade.plan import Assignment, GradedCheck, build_steps, plain_kwargs
 from course.grade.supervisor import StepRunner
 
 STATUSES = ("passed", "failed", "error", "timeout")
 # a name that was not defined: Python's NameError, or a checker argument (_undefined)
 UNDEFINED = re.compile(r"name '(\w+)' is not defined|`(\w+)` is not defined when")
+# the student's function (in ...) read a name no cell bound (support.checking.StudentCodeError)
+CALLS_MISSING = re.compile(r"name '(\w+)' is not defined \(in (\w+)\)")
 
 
 class GraderError(Exception):
@@ -76,6 +83,11 @@ class CheckResult:
     verdict_at: str = ""  # where its verdict is defined: a verdict function's module and
     #                       name (support.<a>.dropout_checks.verdict_dropout), or the
     #                       notebook's test cell
+    properties: tuple = ()  # a check with partial credit: (name, weight, held) for each
+    #                         property its verdict declares, in declaration order; held when
+    #                         it held on every seed.  points = max_points * the sum of the
+    #                         weights held (status "passed" only when all held); () when the
+    #                         check is all or nothing
 
 
 @dataclass
@@ -177,6 +189,7 @@ class Grader:
                               f"{assignment.facade}.CHECKS lacks: {sorted(unknown)}")
         self._params: dict = {}
         self.mpl_cache = matplotlib_cache()  # the font list each work folder gets
+        self.questions = question_labels(assignment.notebook) if assignment.notebook else {}
 
     def params_for(self, check: GradedCheck, seed: int) -> dict:
         """The probe's parameters, drawn here (plain JSON, checked by a round trip)."""
@@ -270,19 +283,24 @@ class Grader:
     # ----------------------------------------------------------------- verdicts
 
     def _judge(self, student, check, steps, outcomes, lost) -> CheckResult:
-        """The row for one check: the first seed that does not pass decides."""
-        seed = None
+        """The row for one check: the first seed that does not pass decides its status;
+        where every seed that fails fails only some declared properties, the check keeps
+        the weights of those that hold on every seed (:meth:`_combine`)."""
+        seed, properties = None, ()
         if check.checker is None:
             status, message = self._judge_cell(check, steps, outcomes, lost)
+            fraction = 1.0 if status == "passed" else 0.0
         else:
-            status, message = "passed", ""
-            for step in (s for s in steps if s.get("check") == check.grade_id):
-                status, text = self._judge_probe(check, step, outcomes.get(step["id"]), steps,
-                                                 outcomes, lost)
-                if status != "passed":
-                    message, seed = _case(check, step) + text, step["seed"]
-                    break
-                message = message or text
+            judged = [(step, *self._judge_probe(check, step, outcomes.get(step["id"]), steps,
+                                                outcomes, lost))
+                      for step in steps if step.get("check") == check.grade_id]
+            status, message, seed, fraction, properties = self._combine(check, judged)
+            stale = self._stale_argument(check, steps, outcomes)
+            if stale:
+                status, message, fraction = "failed", stale, 0.0
+                properties = tuple((name, weight, False) for name, weight, _ in properties)
+            elif status != "passed":
+                message = self._blame_callee(check, message, steps, outcomes, lost)
         notes = ""
         if status != "passed":
             message = _with_hints(message, self.device)
@@ -291,11 +309,50 @@ class Grader:
         if len(message) > limit:
             message = message[:max(0, limit - 15)] + " [... cut]"
         message += notes
-        points = check.points if status == "passed" else 0
+        points = check.points if status == "passed" else round(fraction * check.points, 4)
         return CheckResult(student, check.grade_id, points, check.points, status, message,
-                           seed, self.verdict_at(check))
+                           seed, self.verdict_at(check), properties)
 
-    def _judge_probe(self, check, step, outcome, steps, outcomes, lost) -> tuple[str, str]:
+    def _combine(self, check, judged) -> tuple:
+        """Status, message, deciding seed, share of the points and the properties row of a
+        checker's cases ``judged`` ((step, status, text, partial) per seed, seed 0 first).
+
+        A declared property holds only if it holds on every seed; the share is the sum of
+        the weights of those that hold.  Any other problem on any seed (a plain failure,
+        the student's exception in the probe, a timeout...) leaves nothing: the first such
+        seed decides the row, as for a check that declares nothing."""
+        properties = self.checks[check.checker].properties
+        failing = [(step, status, text, partial) for step, status, text, partial in judged
+                   if status != "passed"]
+        if not failing:
+            text = next((t for _, _, t, _ in judged), "")
+            return "passed", text, None, 1.0, tuple((p.name, p.weight, True)
+                                                  for p in properties)
+        step, status, text, _ = failing[0]
+        if not properties or any(partial is None for *_, partial in failing):
+            return status, _case(check, step) + text, step["seed"], 0.0, tuple(
+                (p.name, p.weight, False) for p in properties)
+        failed: dict[str, str] = {}
+        for step_, _, _, partial in failing:
+            for name, failure in partial.failures.items():
+                failed.setdefault(name, _case(check, step_) + str(failure))
+        from support.checking import held_fraction, partial_message
+
+        message = partial_message(check.checker, properties, failed, check.points)
+        return ("failed", message, step["seed"], held_fraction(properties, failed),
+                tuple((p.name, p.weight, p.name not in failed) for p in properties))
+
+    def _judge_probe(self, check, step, outcome, steps, outcomes, lost) -> tuple:
+        """(status, message, partial) of one case: ``partial`` is the verdict's
+        :class:`~support.checking.PartialFailure` when only some declared properties failed,
+        else None."""
+        status_text = self._probe_problem(check, outcome, steps, outcomes, lost)
+        if status_text is not None:
+            return (*status_text, None)
+        return self._verdict(check, step, outcome.data)
+
+    def _probe_problem(self, check, outcome, steps, outcomes, lost) -> tuple | None:
+        """(status, message) when the probe did not bring data to judge; None when it did."""
         config = self.config
         if outcome is None:
             return "error", "the check did not run (the student process ended before it)"
@@ -324,19 +381,21 @@ class Grader:
             if "allocat" in text or "MemoryError" in text:
                 text += f"\n  note: each submission may use {config.memory_limit_mb} MiB"
             return "failed", text
-        return self._verdict(check, step, outcome.data)
+        return None
 
-    def _verdict(self, check, step, data) -> tuple[str, str]:
-        from support.checking import CheckFailure
+    def _verdict(self, check, step, data) -> tuple:
+        from support.checking import CheckFailure, PartialFailure
 
         try:
             summary = self.checks[check.checker].verdict(step["params"], data,
                                                          **plain_kwargs(check))
+        except PartialFailure as failure:
+            return "failed", str(failure), failure
         except CheckFailure as failure:
-            return "failed", str(failure)
+            return "failed", str(failure), None
         except Exception as error:  # noqa: BLE001 - data the verdict could not read
-            return "failed", f"malformed probe data ({type(error).__name__}: {error})"
-        return "passed", str(summary or "passed")
+            return "failed", f"malformed probe data ({type(error).__name__}: {error})", None
+        return "passed", str(summary or "passed"), None
 
     def _undefined(self, check, name, steps, outcomes, lost) -> str:
         """Why a notebook name a check needs does not exist: the last cell before the check
@@ -346,13 +405,75 @@ class Grader:
         here = order.index(check.grade_id)
         before = [g for g in self.assignment.definers.get(name, []) if order.index(g) < here]
         if before and _still_stub(before[-1], steps, outcomes):
-            return (f"{check.checker} failed: `{name}` is not written yet: its cell "
-                    f"{before[-1]} still raises NotImplementedError")
+            return self._not_written(check, name, before[-1])
         if before:
             reason = self._cell_problem(before[-1], steps, outcomes, lost)
             text += f"\n  {reason}" if reason else \
                 f"\n  hint: cell {before[-1]} should define `{name}`"
         return text
+
+    def _definer_before(self, name: str, check, kinds=("setup", "solution")) -> str | None:
+        """The last cell of ``kinds`` above ``check``'s test cell that binds ``name``."""
+        order = [cell.grade_id for cell in self.assignment.cells]
+        kind_of = {cell.grade_id: cell.kind for cell in self.assignment.cells}
+        here = order.index(check.grade_id)
+        before = [g for g in self.assignment.definers.get(name, [])
+                  if order.index(g) < here and kind_of[g] in kinds]
+        return before[-1] if before else None
+
+    def _not_written(self, check, name: str, gid: str) -> str:
+        return (f"{check.checker} failed: `{name}` is not written yet: its cell {gid} still "
+                f"raises NotImplementedError")
+
+    def _stale_argument(self, check, steps, outcomes) -> str:
+        """Why a check must not judge an argument: the last solution cell above the check
+        that binds it is still the released stub (it raised NotImplementedError, before
+        binding the name), so the name is undefined or, worse, still what an earlier cell
+        made (hw4's model cells all bind ``model``: a model cell left as a stub would have
+        the model of an earlier question judged).  '' when no argument's cell is a stub."""
+        for name in _argument_names(check):
+            gid = self._definer_before(name, check)
+            if gid is not None and self._kind(gid) == "solution" and \
+                    _still_stub(gid, steps, outcomes):
+                return self._not_written(check, name, gid)
+        return ""
+
+    def _kind(self, gid: str) -> str:
+        return next((cell.kind for cell in self.assignment.cells if cell.grade_id == gid), "")
+
+    def _blame_callee(self, check, message, steps, outcomes, lost) -> str:
+        """A failure caused by a function of another question that the checked function
+        calls, still a stub or not defined, names that function, its question and its cell
+        ("train_epoch calls stable_bce_loss, which is not implemented yet (Question 3.6)"),
+        instead of blaming the checked function."""
+        from support.checking import CALLS_STUB
+
+        for match in list(CALLS_STUB.finditer(message)):
+            gid = self._definer_before(match[2], check, ("solution",))
+            if gid is not None:
+                message = message.replace(match[0], match[0].replace(
+                    "not implemented yet: its cell still",
+                    f"not implemented yet{self._question(gid)}: its cell {gid} still"))
+        for callee, caller in dict.fromkeys(CALLS_MISSING.findall(message)):
+            gid = self._definer_before(callee, check, ("solution",))
+            if callee in _argument_names(check) or gid is None:
+                continue
+            problem = self._cell_problem(gid, steps, outcomes, lost) or \
+                f"cell {gid} should define it"
+            blame = (f"{caller} calls {callee}, which is not defined{self._question(gid)}: "
+                     f"{problem}")
+            lines = message.split("\n")
+            first = next((i for i, line in enumerate(lines)
+                          if line.startswith(f"{check.checker} failed: ")), None)
+            if first is None:
+                message += f"\n  note: {blame}"
+            else:
+                lines[first] = f"{check.checker} failed: {blame}"
+                message = "\n".join(lines)
+        return message
+
+    def _question(self, gid: str) -> str:
+        return f" ({self.questions[gid]})" if gid in self.questions else ""
 
     def _unrun_notes(self, check, message, steps, outcomes) -> str:
         """Notes for the names a failed check missed (Python's "name 'x' is not defined")
@@ -425,6 +546,12 @@ class Grader:
         if not problem:
             return "passed", f"cell {check.grade_id} ran without error"
         return ("timeout" if "did not finish" in problem else "failed"), problem
+
+
+def _argument_names(check: GradedCheck) -> list[str]:
+    """The notebook names a checker call passes (positional, then keyword)."""
+    values = [*check.args, *(value for _, value in check.kwargs)]
+    return list(dict.fromkeys(v.id for v in values if isinstance(v, Name)))
 
 
 def _still_stub(gid: str, steps: list[dict], outcomes: dict) -> bool:

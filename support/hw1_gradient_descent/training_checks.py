@@ -234,6 +234,12 @@ def verdict_evaluate(params: dict, data: dict) -> str:
     BCE (logits within +-4, so eps <= 1e-5 changes it by < 1e-3) and float32 rounding; the
     accuracy is exact (the reference keeps every prediction at least 1e-4 away from 0.5 or
     accepts either side).  No parameter may change and no .grad may be set.  Nothing random.
+
+    Partial credit (the share of the check's points each property gives; each must hold for
+    both networks):
+    - loss (0.5): the first value returned is the mean BCE
+    - accuracy (0.3): the second value returned is the accuracy, a fraction
+    - nothing changed (0.2): no parameter updated and no gradient computed
     """
     check = EVALUATE_NAME
     pd = ProbeData(check, data)
@@ -241,6 +247,7 @@ def verdict_evaluate(params: dict, data: dict) -> str:
         raise CheckFailure(check, "argument", expected="your evaluate function",
                            observed=pd.text("argument_type"),
                            hint="pass the function itself: test_evaluate(evaluate)")
+    judged = EVALUATE.judge()
     for case, (x, y, layers) in evaluate_inputs(params).items():
         call = f"evaluate(params, x, y), x of shape {x.shape}, {len(layers)} layer(s)"
         loss, acc = _read_pair(check, pd, case, call, "loss, accuracy")
@@ -251,39 +258,62 @@ def verdict_evaluate(params: dict, data: dict) -> str:
         hi = lo + float(np.mean(~sure))
         loss_ok = math.isfinite(loss) and abs(loss - ref_loss) <= 1e-3 * abs(ref_loss) + 1e-5
         acc_ok = lo - 1e-6 <= acc <= hi + 1e-6
-        if not (loss_ok and acc_ok):
-            if (abs(acc - ref_loss) <= 1e-3 * abs(ref_loss) + 1e-5
-                    and lo - 1e-6 <= loss <= hi + 1e-6):
-                raise CheckFailure(check, "order (loss, accuracy)",
-                                   expected=f"({ref_loss:.5g}, {lo:.4g})",
-                                   observed=f"({loss:.5g}, {acc:.4g}) ({call})",
-                                   hint="return the loss first, then the accuracy")
-        if not loss_ok:
-            hint = "the mean binary cross-entropy of network(x, params) against y"
-            if abs(loss - len(y) * ref_loss) <= 1e-3 * len(y) * ref_loss:
-                hint = "your loss is the sum over the samples: use the mean"
-            raise CheckFailure(check, "loss value", expected=f"{ref_loss:.6g} ({call})",
-                               observed=f"{loss:.6g}",
-                               hint=hint + "; use the x, y and params you are given")
-        if not acc_ok:
-            hint = "the fraction (between 0 and 1) of samples with (y_hat > 0.5) == y"
-            if abs(acc - lo * len(y)) < 1e-6:
-                hint = "your accuracy is a count: divide by the number of samples"
-            raise CheckFailure(check, "accuracy value", expected=f"{lo:.6g} ({call})",
-                               observed=f"{acc:.6g}", hint=hint)
-        if pd.flag(f"{case}_changed"):
-            raise CheckFailure(check, "parameters unchanged",
-                               expected="evaluate leaves the parameters as they were",
-                               observed=f"parameters changed ({call})",
-                               hint="evaluation only measures: no update step")
-        if pd.flag(f"{case}_grads"):
-            raise CheckFailure(check, "no gradients computed",
-                               expected="every .grad still None after evaluate",
-                               observed=f"gradients were computed ({call})",
-                               hint="do not call backward() when evaluating (stale gradients "
-                                    "would leak into the next training step); "
-                                    "with torch.no_grad(): also saves the graph")
-    return "loss and accuracy of two networks match, parameters and gradients untouched"
+        swapped = not (loss_ok and acc_ok) and (
+            abs(acc - ref_loss) <= 1e-3 * abs(ref_loss) + 1e-5 and lo - 1e-6 <= loss <= hi + 1e-6)
+        with judged("loss"):
+            _check_order(check, swapped, ref_loss, lo, loss, acc, call)
+            _check_loss(check, loss_ok, loss, ref_loss, len(y), call)
+        with judged("accuracy"):
+            _check_order(check, swapped, ref_loss, lo, loss, acc, call)
+            _check_accuracy(check, acc_ok, acc, lo, len(y), call)
+        with judged("nothing changed"):
+            _check_untouched(check, pd, case, call)
+    return judged.verdict("loss and accuracy of two networks match, parameters and gradients "
+                          "untouched")
+
+
+def _check_order(check, swapped, ref_loss, lo, loss, acc, call) -> None:
+    if swapped:
+        raise CheckFailure(check, "order (loss, accuracy)",
+                           expected=f"({ref_loss:.5g}, {lo:.4g})",
+                           observed=f"({loss:.5g}, {acc:.4g}) ({call})",
+                           hint="return the loss first, then the accuracy")
+
+
+def _check_loss(check, loss_ok, loss, ref_loss, n, call) -> None:
+    if loss_ok:
+        return
+    hint = "the mean binary cross-entropy of network(x, params) against y"
+    if abs(loss - n * ref_loss) <= 1e-3 * n * ref_loss:
+        hint = "your loss is the sum over the samples: use the mean"
+    raise CheckFailure(check, "loss value", expected=f"{ref_loss:.6g} ({call})",
+                       observed=f"{loss:.6g}",
+                       hint=hint + "; use the x, y and params you are given")
+
+
+def _check_accuracy(check, acc_ok, acc, lo, n, call) -> None:
+    if acc_ok:
+        return
+    hint = "the fraction (between 0 and 1) of samples with (y_hat > 0.5) == y"
+    if abs(acc - lo * n) < 1e-6:
+        hint = "your accuracy is a count: divide by the number of samples"
+    raise CheckFailure(check, "accuracy value", expected=f"{lo:.6g} ({call})",
+                       observed=f"{acc:.6g}", hint=hint)
+
+
+def _check_untouched(check, pd, case, call) -> None:
+    if pd.flag(f"{case}_changed"):
+        raise CheckFailure(check, "parameters unchanged",
+                           expected="evaluate leaves the parameters as they were",
+                           observed=f"parameters changed ({call})",
+                           hint="evaluation only measures: no update step")
+    if pd.flag(f"{case}_grads"):
+        raise CheckFailure(check, "no gradients computed",
+                           expected="every .grad still None after evaluate",
+                           observed=f"gradients were computed ({call})",
+                           hint="do not call backward() when evaluating (stale gradients "
+                                "would leak into the next training step); "
+                                "with torch.no_grad(): also saves the graph")
 
 
 EVALUATE_NAME = "test_evaluate"

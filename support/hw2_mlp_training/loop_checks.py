@@ -181,6 +181,14 @@ def verdict_loss_and_accuracy(params, data) -> str:
     redraws the data until the mean of batch means, plain cross-entropy (the loss argument
     ignored) and the mean of batch accuracies are each > 0.5 % (50 tolerances) away from
     the right values, so these mistakes are caught and named.
+
+    Partial credit (the share of the check's points each property gives):
+    - evaluation mode (0.2): every forward call in eval mode, without gradient tracking, on
+      batches moved to the device
+    - accuracy (0.3): the second value is the fraction of correct argmax predictions over
+      all N examples (every batch once)
+    - loss (0.5): the first value is the mean loss over the N examples, with the loss
+      function given (every batch once)
     """
     check = LA_NAME
     pd = ProbeData(check, data)
@@ -198,56 +206,80 @@ def verdict_loss_and_accuracy(params, data) -> str:
                            expected="a tuple (mean loss, accuracy) of two numbers",
                            observed=pd.text("result_problem") or "something else",
                            hint="return mean_loss, accuracy (Python floats, e.g. from .item())")
-    _check_calls(check, pd, params["device"], expect_eval_only=True)
+    judged = LOSS_AND_ACCURACY.judge()
+    with judged("evaluation mode"):
+        _check_calls(check, pd, params["device"], expect_eval_only=True)
     sizes = pd.integers("calls_batch")
+    loss_value, accuracy = pair
+    with judged("accuracy"):
+        _la_batches(check, params, sizes)
+        _la_order(check, ref, loss_value, accuracy)
+        _la_accuracy(check, ref, accuracy, call)
+    with judged("loss"):
+        _la_batches(check, params, sizes)
+        _la_order(check, ref, loss_value, accuracy)
+        _la_loss(check, ref, loss_value, call)
+    return judged.verdict(f"mean loss over {params['n']} examples and accuracy, in eval mode "
+                          f"without gradients (batches of {params['batch']}, last one "
+                          f"{params['n'] % params['batch']})")
+
+
+def _la_batches(check, params, sizes) -> None:
     expected_sizes = [b - a for a, b in batches(params["n"], params["batch"])]
     if sizes != expected_sizes:
         raise CheckFailure(check, "every batch once", expected=f"batch sizes {expected_sizes}",
                            observed=f"{sizes}",
                            hint="loop once over the dataloader and call the model on each batch")
-    loss_value, accuracy = pair
+
+
+def _la_order(check, ref, loss_value, accuracy) -> None:
     if (np.isclose(loss_value, ref["accuracy"], rtol=RTOL, atol=ATOL)
             and np.isclose(accuracy, ref["loss"], rtol=RTOL, atol=ATOL)):
         raise CheckFailure(check, "returns (loss, accuracy)",
                            expected=f"({ref['loss']:.6g}, {ref['accuracy']:.6g})",
                            observed=f"({loss_value:.6g}, {accuracy:.6g})",
                            hint="the loss comes first, then the accuracy")
-    if not abs(accuracy - ref["accuracy"]) < 1e-6:
-        prop, hint = "accuracy", ("the fraction of all N examples whose largest score "
-                                  "(argmax over the classes) is the label")
-        if np.isclose(accuracy, ref["count"]):
-            prop, hint = "accuracy is a fraction", "divide the number of correct predictions by N"
-        elif np.isclose(accuracy, ref["batch_accuracy"], rtol=RTOL):
-            prop, hint = "mean over examples", ("average over the EXAMPLES, not over the "
-                                                "batches: the last batch is smaller")
-        raise CheckFailure(check, prop, expected=f"accuracy {ref['accuracy']:.6g} ({call})",
-                           observed=f"{accuracy:.6g}", hint=hint)
-    if not np.isclose(loss_value, ref["loss"], rtol=RTOL, atol=ATOL):
-        prop, hint = "loss value", ("add n_b * (batch loss) over the batches and divide by N; "
-                                    "use the loss function you are given")
-        mistakes = (("batch_mean", "mean over examples",
-                     "your value is the mean of the BATCH losses; the last batch is smaller, so "
-                     "weight each batch loss by its number of examples and divide by N"),
-                    ("sum_of_means", "mean over examples",
-                     "your value is the sum of the batch losses: weight each by its number of "
-                     "examples and divide by N"),
-                    ("total", "mean over examples",
-                     "your value is the total loss: divide it by the number of examples N"),
-                    ("plain", "uses the given loss",
-                     "your value is plain cross-entropy: compute the loss with the `loss` "
-                     "argument (here it has label smoothing), not a loss of your own"),
-                    ("plain_batch_mean", "uses the given loss",
-                     "your value is plain cross-entropy averaged over batches: use the `loss` "
-                     "argument, and weight each batch by its size"))
-        for key, wrong_prop, wrong_hint in mistakes:
-            if np.isclose(loss_value, ref[key], rtol=RTOL, atol=ATOL):
-                prop, hint = wrong_prop, wrong_hint
-                break
-        raise CheckFailure(check, prop, expected=f"mean loss {ref['loss']:.6g} ({call})",
-                           observed=f"{loss_value:.6g}", hint=hint)
-    return (f"mean loss over {params['n']} examples and accuracy, in eval mode without "
-            f"gradients (batches of {params['batch']}, last one "
-            f"{params['n'] % params['batch']})")
+
+
+def _la_accuracy(check, ref, accuracy, call) -> None:
+    if abs(accuracy - ref["accuracy"]) < 1e-6:
+        return
+    prop, hint = "accuracy", ("the fraction of all N examples whose largest score "
+                              "(argmax over the classes) is the label")
+    if np.isclose(accuracy, ref["count"]):
+        prop, hint = "accuracy is a fraction", "divide the number of correct predictions by N"
+    elif np.isclose(accuracy, ref["batch_accuracy"], rtol=RTOL):
+        prop, hint = "mean over examples", ("average over the EXAMPLES, not over the "
+                                            "batches: the last batch is smaller")
+    raise CheckFailure(check, prop, expected=f"accuracy {ref['accuracy']:.6g} ({call})",
+                       observed=f"{accuracy:.6g}", hint=hint)
+
+
+def _la_loss(check, ref, loss_value, call) -> None:
+    if np.isclose(loss_value, ref["loss"], rtol=RTOL, atol=ATOL):
+        return
+    prop, hint = "loss value", ("add n_b * (batch loss) over the batches and divide by N; "
+                                "use the loss function you are given")
+    mistakes = (("batch_mean", "mean over examples",
+                 "your value is the mean of the BATCH losses; the last batch is smaller, so "
+                 "weight each batch loss by its number of examples and divide by N"),
+                ("sum_of_means", "mean over examples",
+                 "your value is the sum of the batch losses: weight each by its number of "
+                 "examples and divide by N"),
+                ("total", "mean over examples",
+                 "your value is the total loss: divide it by the number of examples N"),
+                ("plain", "uses the given loss",
+                 "your value is plain cross-entropy: compute the loss with the `loss` "
+                 "argument (here it has label smoothing), not a loss of your own"),
+                ("plain_batch_mean", "uses the given loss",
+                 "your value is plain cross-entropy averaged over batches: use the `loss` "
+                 "argument, and weight each batch by its size"))
+    for key, wrong_prop, wrong_hint in mistakes:
+        if np.isclose(loss_value, ref[key], rtol=RTOL, atol=ATOL):
+            prop, hint = wrong_prop, wrong_hint
+            break
+    raise CheckFailure(check, prop, expected=f"mean loss {ref['loss']:.6g} ({call})",
+                       observed=f"{loss_value:.6g}", hint=hint)
 
 
 LOSS_AND_ACCURACY = Check(

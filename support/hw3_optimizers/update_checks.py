@@ -403,7 +403,24 @@ def verdict_update(params: dict, data) -> str:
         raise student_raised(check, error or "no call ran",
                              hint="call the function yourself on small inputs and read the "
                                   "traceback")
+    judged = {"gd": GRADIENT_UPDATE, "momentum": MOMENTUM_UPDATE,
+              "rmsprop": RMSPROP_UPDATE}[rule].judge()
     observed = _observed(pd, params, "A", done)
+    with judged("update rule"):
+        _check_run(check, params, pd, observed, error, done, state_name)
+    summary = f"{steps} calls with {', '.join(f'{k}={v}' for k, v in hyper.items())} on a " \
+              f"{params['K']}x{params['D']} weight and a bias"
+    with judged("default hyper-parameters"):
+        if params["default_steps"]:
+            _check_defaults(check, params, pd, name, state_name)
+            summary += ", and 2 with the defaults"
+    return judged.verdict(summary)
+
+
+def _check_run(check, params, pd, observed, error, done, state_name) -> None:
+    """The calls with the check's hyper-parameters: parameters (and state) updated in place,
+    still trainable, and the values of the update rule's replay."""
+    rule, steps, hyper = params["rule"], params["steps"], params["hyper"]
     returned = pd.text("returned")
     prob = problem(params)
     start = [prob["W0"].numpy(), prob["b0"].numpy()]
@@ -444,32 +461,32 @@ def verdict_update(params: dict, data) -> str:
     difference = _first_difference(observed, reference)
     if difference is not None:
         _fail_run(check, params, hyper, observed, reference, difference, "A")
-    summary = f"{steps} calls with {', '.join(f'{k}={v}' for k, v in hyper.items())} on a " \
-              f"{params['K']}x{params['D']} weight and a bias"
-    if params["default_steps"]:
-        if pd.integer("B_done") < params["default_steps"]:
-            raise CheckFailure(check, "default hyper-parameters",
-                               expected=f"{name}(loss, params, {state_name}) to run with the "
-                                        "signature's defaults",
-                               observed=pd.text("B_error", optional=True) or "it did not run",
-                               hint="keep the defaults of the signature: "
-                                    + ", ".join(f"{k}={v}" for k, v in DEFAULTS[rule].items()))
-        defaults = _observed(pd, params, "B", params["default_steps"])
-        ref_defaults = replay(params, {}, params["default_steps"])
-        difference = _first_difference(defaults, ref_defaults)
-        if difference is not None:
-            t, what, i = difference
-            got = defaults[t][0 if what == "parameters" else 1][i]
-            want = ref_defaults[t][0 if what == "parameters" else 1][i]
-            raise CheckFailure(
-                check, "default hyper-parameters",
-                expected=f"with {', '.join(f'{k}={v}' for k, v in DEFAULTS[rule].items())}: "
-                         f"{_describe(want)}",
-                observed=f"called without them, {what} {i} after call {t + 1}: {_describe(got)}",
-                hint=f"keep the signature's defaults: {name}(loss, params, {state_name}, "
-                     + ", ".join(f"{k}={v}" for k, v in DEFAULTS[rule].items()) + ")")
-        summary += ", and 2 with the defaults"
-    return summary
+
+
+def _check_defaults(check, params, pd, name, state_name) -> None:
+    """The calls without hyper-parameters: the values of the signature's defaults."""
+    rule = params["rule"]
+    if pd.integer("B_done") < params["default_steps"]:
+        raise CheckFailure(check, "default hyper-parameters",
+                           expected=f"{name}(loss, params, {state_name}) to run with the "
+                                    "signature's defaults",
+                           observed=pd.text("B_error", optional=True) or "it did not run",
+                           hint="keep the defaults of the signature: "
+                                + ", ".join(f"{k}={v}" for k, v in DEFAULTS[rule].items()))
+    defaults = _observed(pd, params, "B", params["default_steps"])
+    ref_defaults = replay(params, {}, params["default_steps"])
+    difference = _first_difference(defaults, ref_defaults)
+    if difference is not None:
+        t, what, i = difference
+        got = defaults[t][0 if what == "parameters" else 1][i]
+        want = ref_defaults[t][0 if what == "parameters" else 1][i]
+        raise CheckFailure(
+            check, "default hyper-parameters",
+            expected=f"with {', '.join(f'{k}={v}' for k, v in DEFAULTS[rule].items())}: "
+                     f"{_describe(want)}",
+            observed=f"called without them, {what} {i} after call {t + 1}: {_describe(got)}",
+            hint=f"keep the signature's defaults: {name}(loss, params, {state_name}, "
+                 + ", ".join(f"{k}={v}" for k, v in DEFAULTS[rule].items()) + ")")
 
 
 def _fail_run(check, params, hyper, observed, reference, difference, prefix):
@@ -546,17 +563,31 @@ def probe_rmsprop_update(params: dict, rmsprop_update) -> dict:
     return probe(params, rmsprop_update)
 
 
+def verdict_stateful_update(params: dict, data) -> str:
+    """Replays the update rule from the maths on the check's own problem (see the module),
+    for the rules that keep a state (momentum, RMSProp): :func:`verdict_update`.
+
+    Partial credit (the share of the check's points each property gives):
+    - update rule (0.75): with the hyper-parameters given, parameters and state updated in
+      place, still trainable, with the values of the rule over several calls
+    - default hyper-parameters (0.25): called without them, the values of the signature's
+      defaults
+    """
+    return verdict_update(params, data)
+
+
 # One probe and one verdict for the three rules (params["rule"] says which); a probe per
 # check only so that each checker's call reads with the name of the function it takes.
+# Plain gradient descent has no default hyper-parameters to check: all or nothing.
 GRADIENT_UPDATE = Check(GRADIENT_UPDATE_NAME, probe_gradient_update, verdict_update,
                         gradient_update_params,
                         doc="test_gradient_update(gradient_update): w <- w - lr * grad, in "
                             "place, over several calls with fresh losses.")
-MOMENTUM_UPDATE = Check(MOMENTUM_UPDATE_NAME, probe_momentum_update, verdict_update,
+MOMENTUM_UPDATE = Check(MOMENTUM_UPDATE_NAME, probe_momentum_update, verdict_stateful_update,
                         momentum_update_params,
                         doc="test_momentum_update(momentum_update): v_t = -lr g + beta v_{t-1}, "
                             "w <- w + v_t, velocities kept in grad_vel, over several calls.")
-RMSPROP_UPDATE = Check(RMSPROP_UPDATE_NAME, probe_rmsprop_update, verdict_update,
+RMSPROP_UPDATE = Check(RMSPROP_UPDATE_NAME, probe_rmsprop_update, verdict_stateful_update,
                        rmsprop_update_params,
                        doc="test_rmsprop_update(rmsprop_update): v_t = alpha v + (1-alpha) g^2, "
                            "w <- w - lr g / sqrt(v_t + eps), averages kept in grad_sq.")

@@ -312,6 +312,12 @@ def verdict_dropout(params: dict, data: dict) -> str:
       above the bound (0.61 at r = 0.3; 0.988 for the default, where 1 - 2 r (1 - r) = 0.9802);
       a mask shared outright by all rows, all columns or both calls is caught before, exactly.
     Values are exact (relative 1e-5): kept entries rescaled by 1/(1 - rate) fail.
+
+    Partial credit (the share of the check's points each property gives):
+    - training mode (0.5): output type, shape and dtype, input left unchanged, every entry 0
+      or x, the keep fraction, independent masks per entry and per call, the default rate
+    - evaluation mode (0.3): out = (1 - rate) * x, nothing dropped
+    - autograd (0.2): the training output requires grad and d out / d x is the mask
     """
     check = DROPOUT.name
     pd = ProbeData(check, data)
@@ -321,15 +327,18 @@ def verdict_dropout(params: dict, data: dict) -> str:
                            hint="pass the class itself: test_dropout(Dropout)")
     x, x_small, x_eval = dropout_inputs(params)
     alpha = FALSE_REJECT / (TESTS_PER_INSTANCE * len(INSTANCES))
-    summaries = []
-    for key, rate in zip(INSTANCES, _rates(params)):
-        summaries.append(_verdict_training(check, params, pd, key, rate, x, x_small, alpha))
-    for key, rate in zip(INSTANCES, _rates(params)):
-        _verdict_eval(check, pd, key, rate, x_eval)
-    for key, rate in zip(INSTANCES, _rates(params)):
-        _verdict_gradient(check, pd, key, rate, x_eval)
-    return ("; ".join(summaries) + "; independent masks per entry and per call, no rescaling; "
-            "eval output (1 - rate) x")
+    summaries, judged = [], DROPOUT.judge()
+    with judged("training mode"):
+        for key, rate in zip(INSTANCES, _rates(params)):
+            summaries.append(_verdict_training(check, params, pd, key, rate, x, x_small, alpha))
+    with judged("evaluation mode"):
+        for key, rate in zip(INSTANCES, _rates(params)):
+            _verdict_eval(check, pd, key, rate, x_eval)
+    with judged("autograd"):
+        for key, rate in zip(INSTANCES, _rates(params)):
+            _verdict_gradient(check, pd, key, rate, x_eval)
+    return judged.verdict("; ".join(summaries) + "; independent masks per entry and per "
+                          "call, no rescaling; eval output (1 - rate) x")
 
 
 DROPOUT = Check(

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checking import Check, CheckFailure
+from ..checking import ALL_OR_NOTHING, Check, CheckFailure
 from .training_checks import (ATOL, RTOL, TOL, Path, check_arguments, check_no_valid_backprop,
                               check_parameters, close, descend, draw_problem,
                               first_difference, problem, read_run, run_loop)
@@ -309,9 +309,11 @@ def _check_values(run, v, m):
                        observed=f"valid_losses[{t}] = {run.valid[t]:.6g}", hint=hint)
 
 
-def check_curve(run, prob, lr, steps, curve, patient, path: Path) -> int:
+def check_curve(run, prob, lr, steps, curve, patient, path: Path,
+                judged=ALL_OR_NOTHING) -> int:
     """One scripted curve: an SGD path, the values recorded, the stopping iteration, one step
-    per recorded iteration, the training losses."""
+    per recorded iteration, the training losses; with ``judged``, each under its property
+    (``SGD steps``, ``validation losses``, ``stopping rule``)."""
     v, kind = [float(x) for x in curve["values"]], curve["kind"]
     check_arguments(NAME, run)
     n, nv = len(run.losses), len(run.valid)
@@ -321,16 +323,28 @@ def check_curve(run, prob, lr, steps, curve, patient, path: Path) -> int:
                            observed=f"len(losses) = {n}, len(valid_losses) = {nv}",
                            hint="append one training and one validation loss per iteration; "
                                 "loop at most `steps` times")
-    check_no_valid_backprop(NAME, run, prob, lr, n)
-    steps_taken = _count_steps(run.final, path, n)
-    if steps_taken is None or (steps_taken == 0 < n):
-        check_parameters(NAME, run, prob, lr, n)  # not an SGD path: names the loop's mistake
+    steps_taken = None
+    with judged("SGD steps"):
+        check_no_valid_backprop(NAME, run, prob, lr, n)
+        steps_taken = _count_steps(run.final, path, n)
+        if steps_taken is None or (steps_taken == 0 < n):
+            check_parameters(NAME, run, prob, lr, n)  # not an SGD path: names the mistake
     expected_n = stop_length(v, patient is True)
-    _check_values(run, v, min(n, expected_n))
-    if n != expected_n:
-        prop, expected, observed, hint = _stop_failure(run, v, patient is True, expected_n,
-                                                       steps_taken, kind)
-        raise CheckFailure(NAME, prop, expected=expected, observed=observed, hint=hint)
+    with judged("validation losses"):
+        _check_values(run, v, min(n, expected_n))
+    with judged("stopping rule"):
+        if n != expected_n:
+            prop, expected, observed, hint = _stop_failure(run, v, patient is True, expected_n,
+                                                           steps_taken, kind)
+            raise CheckFailure(NAME, prop, expected=expected, observed=observed, hint=hint)
+    if judged.holds("SGD steps"):
+        with judged("SGD steps"):
+            _check_steps(run, prob, lr, n, steps_taken)
+    return n
+
+
+def _check_steps(run, prob, lr, n, steps_taken) -> None:
+    """One SGD step per recorded iteration, and the training losses of that path."""
     if steps_taken != n:
         raise CheckFailure(NAME, "SGD steps", expected=f"{n} SGD steps (one per recorded "
                            "iteration)", observed=f"the parameters are those after "
@@ -347,7 +361,6 @@ def check_curve(run, prob, lr, steps, curve, patient, path: Path) -> int:
                            hint=("losses[t] matches the training loss AFTER step t; " if after
                                  else "") + "losses[t] is the training loss before step t, "
                                 "the one you call backward() on")
-    return n
 
 
 def verdict_early_stopping(params, data, patient: bool = False) -> str:
@@ -355,17 +368,27 @@ def verdict_early_stopping(params, data, patient: bool = False) -> str:
     curves: the stopping iteration follows the rule (ties go on; for the patient rule no stop
     before iteration 50 and a comparison with the mean of the 50 previous values), the
     stopping iteration keeps its records, one SGD step per recorded iteration, and the
-    histories hold the training loss before each step and the validation loss after it."""
+    histories hold the training loss before each step and the validation loss after it.
+
+    Partial credit (the share of the check's points each property gives; each must hold on
+    every scripted curve):
+    - stopping rule (0.5): the loop makes as many iterations as the rule allows, the
+      stopping iteration recorded
+    - SGD steps (0.3): one SGD step per recorded iteration on the training loss (never the
+      validation loss), losses[t] the training loss before step t
+    - validation losses (0.2): valid_losses[t] is the validation loss right after step t
+    """
     steps, curves = _setting(params, patient)
     prob, lr = problem(params), float(params["lr"])
     path = descend(prob, lr, steps)
-    lengths = []
+    lengths, judged = [], EARLY_STOPPING.judge()
     for i, curve in enumerate(curves):
         run = read_run(NAME, data, len(prob.w0), prefix=f"c{i}_")
-        lengths.append(check_curve(run, prob, lr, steps, curve, patient, path))
+        lengths.append(check_curve(run, prob, lr, steps, curve, patient, path, judged))
     rule = "patient rule (50-value mean)" if patient is True else "first increase"
-    return (f"{len(curves)} scripted validation curves ({rule}, steps={steps}, lr={lr}): "
-            f"stopped after {lengths} iterations as expected, SGD steps and histories match")
+    return judged.verdict(f"{len(curves)} scripted validation curves ({rule}, steps={steps}, "
+                          f"lr={lr}): stopped after {lengths} iterations as expected, SGD "
+                          "steps and histories match")
 
 
 EARLY_STOPPING = Check(NAME, probe_early_stopping, verdict_early_stopping, make_params,

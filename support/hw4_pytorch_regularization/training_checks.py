@@ -44,8 +44,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..checking import (CallError, Check, CheckFailure, StudentCodeError, call_student,
-                        student_raised)
+from ..checking import (ALL_OR_NOTHING, CallError, Check, CheckFailure, StudentCodeError,
+                        call_student, student_raised)
 from ..numeric import close, fmt as _fmt
 from ..probe_data import ProbeData
 
@@ -545,11 +545,8 @@ def check_parameters(check: str, run: Run, prob: Problem, lr: float, steps: int,
                             f"x @ weights + bias, run for steps={steps} at lr={lr}")
 
 
-def check_histories(check: str, run: Run, ref: Path, l1_weight: float | None = None) -> None:
-    """losses[t] = L_t (before step t, data loss only), valid_losses[t] = V_t (after step t)."""
-    losses_ok, valid_ok = close(run.losses, ref.losses, **TOL), close(run.valid, ref.valid, **TOL)
-    if losses_ok and valid_ok:
-        return
+def _swapped(check: str, run: Run, ref: Path) -> None:
+    """The two histories returned in the wrong order."""
     if close(run.losses, ref.valid, **TOL) and close(run.valid, ref.losses, **TOL):
         raise CheckFailure(check, "histories not swapped",
                            expected=f"losses {fmt(ref.losses, limit=3)}, valid_losses "
@@ -558,22 +555,35 @@ def check_histories(check: str, run: Run, ref: Path, l1_weight: float | None = N
                                     f"{fmt(run.valid, limit=3)}",
                            hint="losses and valid_losses look swapped: return "
                                 "(losses, valid_losses) in that order")
-    if not losses_ok:
-        t = first_difference(run.losses, ref.losses)
-        if l1_weight is not None and close(run.losses, ref.losses + ref.penalty, **TOL):
-            prop, hint = "losses exclude the L1 penalty", (
-                "losses include the L1 term: record the data loss loss_func(...) before "
-                "adding the penalty")
-        elif close(run.losses, ref.losses_after, **TOL):
-            prop, hint = "training losses", (
-                "losses[t] matches the training loss AFTER step t; the notebook records the "
-                "loss you backpropagate, computed before the step")
-        else:
-            prop, hint = "training losses", (
-                "losses[t] is the training loss at the parameters before step t, the one you "
-                "call backward() on")
-        raise CheckFailure(check, prop, expected=f"losses[{t}] = {ref.losses[t]:.6g}",
-                           observed=f"losses[{t}] = {run.losses[t]:.6g}", hint=hint)
+
+
+def check_losses(check: str, run: Run, ref: Path, l1_weight: float | None = None) -> None:
+    """losses[t] = L_t: the training loss before step t, data loss only."""
+    if close(run.losses, ref.losses, **TOL):
+        return
+    _swapped(check, run, ref)
+    t = first_difference(run.losses, ref.losses)
+    if l1_weight is not None and close(run.losses, ref.losses + ref.penalty, **TOL):
+        prop, hint = "losses exclude the L1 penalty", (
+            "losses include the L1 term: record the data loss loss_func(...) before "
+            "adding the penalty")
+    elif close(run.losses, ref.losses_after, **TOL):
+        prop, hint = "training losses", (
+            "losses[t] matches the training loss AFTER step t; the notebook records the "
+            "loss you backpropagate, computed before the step")
+    else:
+        prop, hint = "training losses", (
+            "losses[t] is the training loss at the parameters before step t, the one you "
+            "call backward() on")
+    raise CheckFailure(check, prop, expected=f"losses[{t}] = {ref.losses[t]:.6g}",
+                       observed=f"losses[{t}] = {run.losses[t]:.6g}", hint=hint)
+
+
+def check_valid(check: str, run: Run, ref: Path, l1_weight: float | None = None) -> None:
+    """valid_losses[t] = V_t: the validation loss after step t, unregularised."""
+    if close(run.valid, ref.valid, **TOL):
+        return
+    _swapped(check, run, ref)
     t = first_difference(run.valid, ref.valid)
     if close(run.valid, ref.valid_before, **TOL):
         prop, hint = "validation loss after the step", (
@@ -590,14 +600,30 @@ def check_histories(check: str, run: Run, ref: Path, l1_weight: float | None = N
                        observed=f"valid_losses[{t}] = {run.valid[t]:.6g}", hint=hint)
 
 
-def check_run(check, run, prob, lr, steps, l1_weight=None) -> Path:
-    """Everything about one plain (non-stopping) run, in the order the failures are reported."""
+def check_run(check, run, prob, lr, steps, l1_weight=None, judged=ALL_OR_NOTHING) -> Path:
+    """Everything about one plain (non-stopping) run, in the order the failures are
+    reported; with ``judged`` (:meth:`~support.checking.Check.judge`), each part under its
+    property: ``updates`` (the final parameters), ``recording`` (the training-loss history)
+    and ``validation`` (the validation history, never backpropagated)."""
     check_arguments(check, run)
-    check_lengths(check, run, steps)
+    with judged("recording"):
+        if len(run.losses) != steps:
+            check_lengths(check, run, steps)
+    with judged("validation"):
+        if len(run.valid) != steps:
+            check_lengths(check, run, steps)
     penalty = None if l1_weight is None else Penalty("l1", "all", l1_weight)
-    check_no_valid_backprop(check, run, prob, lr, steps, penalty)
-    ref = check_parameters(check, run, prob, lr, steps, l1_weight)
-    check_histories(check, run, ref, l1_weight)
+    with judged("validation"):
+        check_no_valid_backprop(check, run, prob, lr, steps, penalty)
+    ref = descend(prob, lr, steps, penalty, label="" if penalty is None else "all")
+    with judged("updates"):
+        ref = check_parameters(check, run, prob, lr, steps, l1_weight)
+    if judged.holds("recording"):
+        with judged("recording"):
+            check_losses(check, run, ref, l1_weight)
+    if judged.holds("validation"):
+        with judged("validation"):
+            check_valid(check, run, ref, l1_weight)
     return ref
 
 
@@ -730,17 +756,26 @@ def verdict_gradient_descent(params, data, l1: bool = False) -> str:
     call's mse_loss, x, y, xvalid, yvalid must be a function and four tensors that pair up
     (rows of inputs and labels, features of training and validation), but their values are
     not used; l1 must be True or False.
+
+    Partial credit (the share of the check's points each property gives):
+    - updates (0.5): the final parameters are those of `steps` SGD steps at `lr` on the
+      training loss (with the L1 term for l1=True)
+    - recording (0.25): losses has `steps` entries, losses[t] the training loss before step
+      t (data loss only)
+    - validation (0.25): valid_losses has `steps` entries, valid_losses[t] the validation
+      loss after step t, never backpropagated
     """
     l1_weight = float(params["l1_weight"]) if l1 else None
     prob = problem(params)
     run = read_run(GD_NAME, data, len(prob.w0))
     lr, steps = float(params["lr"]), int(params["steps"])
-    ref = check_run(GD_NAME, run, prob, lr, steps, l1_weight)
+    judged = GRADIENT_DESCENT.judge()
+    ref = check_run(GD_NAME, run, prob, lr, steps, l1_weight, judged)
     what = (f"l1_weight={l1_weight} ({'all parameters' if ref.label == 'all' else 'weights only'})"
             if l1_weight is not None else "no penalty")
-    return (f"{steps} SGD steps at lr={lr} on a {len(prob.w0)}-input linear model "
-            f"({len(prob.y)} training / {len(prob.yv)} validation points, {what}): "
-            "histories and final parameters match")
+    return judged.verdict(f"{steps} SGD steps at lr={lr} on a {len(prob.w0)}-input linear "
+                          f"model ({len(prob.y)} training / {len(prob.yv)} validation "
+                          f"points, {what}): histories and final parameters match")
 
 
 GRADIENT_DESCENT = Check(GD_NAME, probe_gradient_descent, verdict_gradient_descent,

@@ -548,16 +548,26 @@ def verdict_early_stopping(params: dict, data: dict) -> str:
     Deterministic (the curve is scripted; training is replayed as in test_train).  Curves
     contain ties with the best value (no improvement), a value below the previous epoch but
     not below the best (no improvement), and better values after the stopping point.
+
+    Partial credit (the share of the check's points each property gives; each must hold on
+    every curve, and a curve where training ran the wrong number of epochs (or could not be
+    replayed) fails all three, since what it recorded and kept cannot be judged there):
+    - stopping epoch (0.5): as many epochs as the rule (or the curve, without early
+      stopping) allows, each a replayable training epoch
+    - recorded val_loss (0.2): the validation loss of every epoch run is in the metrics
+    - best weights restored (0.3): the model ends with the weights of the best epoch
     """
     name = "test_early_stopping"
     runs = ProbeData(name, data, ("runs",)).items("runs")
     if runs is None or len(runs) != len(params["scenarios"]):
         raise CheckFailure(name, "probe data", expected=len(params["scenarios"]),
                            observed=None if runs is None else len(runs))
+    judged = EARLY_STOPPING.judge()
     for scenario, record in zip(params["scenarios"], runs):
-        _check_scenario(name, params, scenario, _run_record(name, record))
-    return ("stopping epoch, recorded metrics and restored weights on "
-            f"{len(runs)} scripted validation curves (patience 1, 2, 3, default, off)")
+        _check_scenario(name, params, scenario, _run_record(name, record), judged)
+    return judged.verdict("stopping epoch, recorded metrics and restored weights on "
+                          f"{len(runs)} scripted validation curves (patience 1, 2, 3, "
+                          "default, off)")
 
 
 def _describe_call(scenario) -> str:
@@ -569,21 +579,41 @@ def _describe_call(scenario) -> str:
            f"validation losses [{curve}]"
 
 
-def _check_scenario(name, params, scenario, run):
+def _check_scenario(name, params, scenario, run, judged):
     call = _describe_call(scenario)
     ran, best = scenario["epochs_run"], scenario["best_epoch"]
     patience = scenario["patience"] or 2
     hint = f"{call}: an epoch improves when its val_loss is strictly below the best so far; " \
            f"stop after {patience} epochs in a row without improvement" \
         if scenario["early_stopping"] else f"{call}: without early stopping every epoch runs"
-    metrics = _metric_lists(name, run["metrics"], ran, hint=hint)
-    setup = dict(params["setup"], epochs=ran)
-    replay = _Replay(name, setup, run, script=scenario["curve"])
-    replay.play(ran)
+    try:
+        metrics = _metric_lists(name, run["metrics"], ran, hint=hint)
+        setup = dict(params["setup"], epochs=ran)
+        replay = _Replay(name, setup, run, script=scenario["curve"])
+        replay.play(ran)
+        stopped = None
+    except CheckFailure as failure:
+        if failure.prop == "probe data":
+            raise
+        stopped = failure  # the epochs run: nothing else can be judged on this curve
+    for prop in ("stopping epoch", "recorded val_loss", "best weights restored"):
+        with judged(prop):
+            if stopped is not None:
+                raise stopped
+            if prop == "recorded val_loss":
+                _check_val_loss(name, scenario, metrics, ran, call)
+            elif prop == "best weights restored":
+                _check_restored(name, scenario, run, replay, best, call)
+
+
+def _check_val_loss(name, scenario, metrics, ran, call) -> None:
     if not close(metrics["val_loss"], scenario["curve"][:ran], rtol=0.0, atol=1e-5):
         raise CheckFailure(name, "val_loss", expected=scenario["curve"][:ran],
                            observed=show(metrics["val_loss"]),
                            hint=f"{call}: record the validation loss of every epoch run")
+
+
+def _check_restored(name, scenario, run, replay, best, call) -> None:
     wanted = replay.weights[best - 1]
     if not close(run["final"], wanted, rtol=0.0, atol=WEIGHT_ATOL):
         last = close(run["final"], replay.weights[-1], rtol=0.0, atol=WEIGHT_ATOL)

@@ -260,3 +260,15 @@ WRONG = [
 
 HINTS = {Inverted: "inverted dropout", Swapped: "probability of dropping",
          HardCodedRate: "not used", NoEvalScaling: "unscaled", DropsInEval: "self.training"}
+
+# Partial credit (test_dropout declares training mode 0.5, evaluation mode 0.3, autograd
+# 0.2): a wrong module -> (the share of the points it earns, the properties that hold), on
+# every seed.  One module per share that a realistic mistake earns.
+PARTIAL = {
+    Detached: (0.8, ("training mode", "evaluation mode")),
+    NoEvalScaling: (0.7, ("training mode", "autograd")),
+    OneMaskPerBatch: (0.5, ("evaluation mode", "autograd")),
+    InPlace: (0.3, ("evaluation mode",)),
+    WrongDefault: (0.2, ("autograd",)),
+    Inverted: (0.0, ()),  # training scaling, eval output and gradient all wrong
+}

@@ -531,3 +531,13 @@ WRONG_SETTINGS = [  # (settings, prop)
     (([32], 0.1, 32, 0), "settings"),
     (([1024], 0.1, 32, 10), "settings"),
 ]
+
+# Partial credit (test_evaluate declares loss 0.5, accuracy 0.3, nothing changed 0.2): a
+# wrong evaluate -> (the share of the points it earns, the properties that hold), on every
+# seed.
+PARTIAL_EVALUATE = {
+    evaluate_backward: (0.8, ("loss", "accuracy")),
+    evaluate_count: (0.7, ("loss", "nothing changed")),
+    evaluate_sum: (0.5, ("accuracy", "nothing changed")),
+    evaluate_swapped: (0.2, ("nothing changed",)),
+}

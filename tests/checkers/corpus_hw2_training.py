@@ -324,6 +324,16 @@ LA_WRONG = [
     (la_dict, "returns (loss, accuracy)"),
 ]
 
+# Partial credit (test_loss_and_accuracy declares evaluation mode 0.2, accuracy 0.3, loss
+# 0.5): a wrong loss_and_accuracy -> (the share of the points it earns, the properties that
+# hold), on every seed.
+LA_PARTIAL = {
+    la_no_eval: (0.8, ("accuracy", "loss")),
+    la_count: (0.7, ("evaluation mode", "loss")),
+    la_batch_mean: (0.5, ("evaluation mode", "accuracy")),
+    la_swapped: (0.2, ("evaluation mode",)),
+}
+
 
 # ============================================================================= train: correct
 

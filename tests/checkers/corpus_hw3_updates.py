@@ -376,3 +376,15 @@ RMSPROP_WRONG = [
     (rms_wrong_default, "default hyper-parameters"),
     (rms_ignores_epsilon, "parameter update"),
 ]
+
+# Partial credit (test_momentum_update and test_rmsprop_update declare update rule 0.75 and
+# default hyper-parameters 0.25; test_gradient_update declares none): a wrong update ->
+# (the share of the points it earns, the properties that hold), on every seed.
+MOMENTUM_PARTIAL = {
+    mom_wrong_default: (0.75, ("update rule",)),
+    mom_hard_coded: (0.25, ("default hyper-parameters",)),
+}
+RMSPROP_PARTIAL = {
+    rms_wrong_default: (0.75, ("update rule",)),
+    rms_eps_outside: (0.25, ("default hyper-parameters",)),
+}

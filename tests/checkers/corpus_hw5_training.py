@@ -265,7 +265,8 @@ def _variant(**changes):
                     preds.append(y_hat.detach())
                     targets.append(y)
             val_loss = total / len(val_dataset)
-            metrics["val_loss"].append(val_loss)
+            metrics["val_loss"].append(min(val_loss, best) if changes.get("record_best")
+                                       else val_loss)
             metrics["val_acc"].append(_accuracy(torch.cat(preds), torch.cat(targets)))
             watched = train_loss if changes.get("watch_train_loss") else val_loss
             if changes.get("versus_previous"):
@@ -309,6 +310,7 @@ EARLY_WRONG = [
     (_variant(ties_improve=True), "epochs run"),
     (_variant(no_restore=True), "best weights restored"),
     (_variant(shallow_state=True), "best weights restored"),
+    (_variant(record_best=True), "val_loss"),  # records the best val_loss so far
 ]
 
 
@@ -348,6 +350,16 @@ def train_seed_early_stopping(model, loss, optimizer, train_dataset, val_dataset
 
 
 EARLY_WRONG.append((train_seed_early_stopping, "epochs run"))
+
+# Partial credit (test_early_stopping declares stopping epoch 0.5, recorded val_loss 0.2,
+# best weights restored 0.3): a wrong train -> (the share of the points it earns, the
+# properties that hold), on every seed.
+EARLY_PARTIAL = [
+    (EARLY_WRONG[6][0], 0.8, ("stopping epoch", "best weights restored")),  # best so far
+    (EARLY_WRONG[4][0], 0.7, ("stopping epoch", "recorded val_loss")),  # no restore
+    (EARLY_WRONG[5][0], 0.7, ("stopping epoch", "recorded val_loss")),  # state_dict() kept
+    (EARLY_WRONG[3][0], 0.0, ()),  # ties count as improvements: stops late
+]
 
 # ---------------------------------------------------------------------------------------
 # evaluate

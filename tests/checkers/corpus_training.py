@@ -732,3 +732,14 @@ def te_no_zero_grad(model, loss_func, x, y, xvalid, yvalid, lr=0.1, steps=5000):
 
 
 WRONG_TRAIN_EVAL[te_no_zero_grad] = "gradients zeroed each iteration"
+
+# Partial credit (test_gradient_descent declares updates 0.5, recording 0.25, validation
+# 0.25): a wrong loop -> (the share of the points it earns, the properties that hold), on
+# every seed.
+PARTIAL_GD = {
+    gd_loss_after_step: (0.75, ("updates", "validation")),
+    gd_valid_before_step: (0.75, ("updates", "recording")),
+    gd_initial_valid: (0.75, ("updates", "recording")),
+    gd_swapped: (0.5, ("updates",)),
+    gd_no_zero_grad: (0.0, ()),  # a wrong path: every history follows it
+}

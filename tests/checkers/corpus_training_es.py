@@ -265,3 +265,16 @@ WRONG_PATIENT = {
     pes_starts_late: "checks start at t=50",
     pes_starts_early: "checks start at t=50",
 }
+
+# Partial credit (test_early_stopping declares stopping rule 0.5, SGD steps 0.3, validation
+# losses 0.2): a wrong loop -> (the share of the points it earns, the properties that hold),
+# on every seed; the simple rule, then the patient one.
+PARTIAL_SIMPLE = {
+    es_extra_step: (0.7, ("stopping rule", "validation losses")),
+    es_ties_stop: (0.5, ("SGD steps", "validation losses")),
+    es_break_before_record: (0.2, ("validation losses",)),
+}
+PARTIAL_PATIENT = {
+    next(fn for fn, prop in WRONG_PATIENT.items() if prop == "mean of the previous 50"):
+        (0.5, ("SGD steps", "validation losses")),
+}

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from support.checking import CheckFailure, plain_options
+from support.checking import CheckFailure, PartialFailure, plain_options
 from course.grade.transport import decode, encode
 
 
@@ -81,3 +81,28 @@ def assert_tamper_safe(check, *args, seed=0, device="cpu", keys=None, **options)
         except Exception as error:  # noqa: BLE001 - the point of the test
             raise AssertionError(f"verdict crashed on tampered data ({label}): "
                                  f"{type(error).__name__}: {error}") from error
+
+
+def assert_partial_credit(check, run, fraction, held, seeds=range(4)):
+    """``run(seed)`` (a wrong implementation of ``check``) earns exactly ``fraction`` of the
+    points on every seed, with the properties ``held`` holding and the others failing; the
+    message says which passed, which failed, and what they give."""
+    names = [p.name for p in check.properties]
+    for seed in seeds:
+        with pytest.raises(CheckFailure) as info:
+            run(seed)
+        failure = info.value
+        assert isinstance(failure, PartialFailure), (seed, str(failure))
+        assert failure.fraction == pytest.approx(fraction), (seed, str(failure))
+        assert set(failure.held) == set(held), (seed, str(failure))
+        lines = str(failure).splitlines()
+        assert lines[0] == (f"{check.name} failed {len(names) - len(held)} of {len(names)} "
+                            f"properties: partial credit {fraction:.0%} of this check's "
+                            "points"), lines
+        passed = lines[1].removeprefix("  passed: ")
+        failed = lines[2].removeprefix("  failed: ")
+        for name in names:
+            assert (name in passed) == (name in held), (name, lines[:3])
+            assert (name in failed) == (name not in held), (name, lines[:3])
+        for name in set(names) - set(held):
+            assert any(line.startswith(f"[{name}] ") for line in lines[3:]), (name, lines)

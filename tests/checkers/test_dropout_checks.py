@@ -8,8 +8,8 @@ from support.stats import FALSE_REJECT, binomial_interval
 
 from . import corpus_dropout as corpus
 from .helpers import torch_one_thread  # noqa: F401 (a fixture, see pytestmark)
-from .helpers import (CUDA, assert_tamper_safe, fails_with, passes, sweep_chunks,
-                      through_transport)
+from .helpers import (CUDA, assert_partial_credit, assert_tamper_safe, fails_with, passes,
+                      sweep_chunks, through_transport)
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -30,6 +30,19 @@ def test_rejects_wrong_modules(dropout, prop):
         failure = fails_with(DROPOUT, prop, dropout, seed=seed)
         if dropout in corpus.HINTS:
             assert corpus.HINTS[dropout] in failure.hint, failure.hint
+
+
+@pytest.mark.parametrize("dropout", list(corpus.PARTIAL), ids=_name)
+def test_partial_credit(dropout):
+    """A module wrong in some modes earns the weights of the properties it gets right."""
+    fraction, held = corpus.PARTIAL[dropout]
+    assert_partial_credit(DROPOUT, lambda seed: DROPOUT.run(dropout, seed=seed, device="cpu"),
+                          fraction, held)
+
+
+def test_partial_credit_declared():
+    assert [(p.name, p.weight) for p in DROPOUT.properties] == [
+        ("training mode", 0.5), ("evaluation mode", 0.3), ("autograd", 0.2)]
 
 
 @pytest.mark.parametrize("seeds", sweep_chunks(4), ids=lambda s: f"seeds{s[0]}-{s[-1]}")

@@ -20,6 +20,7 @@ from support.hw4_pytorch_regularization.training_checks import largest_curvature
 
 from . import corpus_training as gd_corpus
 from . import corpus_training_es as corpus
+from .helpers import assert_partial_credit
 
 SEEDS = range(51)
 # student-style float(loss) on a tensor that requires grad warns; the corpus keeps that style
@@ -66,6 +67,25 @@ def test_wrong_simple_fails(fn):
 def test_wrong_patient_fails(fn):
     for seed in range(3):
         assert fails_with(fn, seed, patient=True).prop == corpus.WRONG_PATIENT[fn], seed
+
+
+PARTIAL = [(fn, False, *v) for fn, v in corpus.PARTIAL_SIMPLE.items()] + [
+    (fn, True, *v) for fn, v in corpus.PARTIAL_PATIENT.items()]
+
+
+@pytest.mark.parametrize("fn, patient, fraction, held", PARTIAL,
+                         ids=[f"{'patient' if p else 'simple'}-{i}" for i, (_, p, *_)
+                              in enumerate(PARTIAL)])
+def test_partial_credit(fn, patient, fraction, held):
+    """A loop wrong in one part earns the weights of the parts it gets right, on every
+    scripted curve and seed."""
+    assert_partial_credit(EARLY_STOPPING, lambda seed: run(fn, seed, patient), fraction, held,
+                          seeds=range(3))
+
+
+def test_partial_credit_declared():
+    assert [(p.name, p.weight) for p in EARLY_STOPPING.properties] == [
+        ("stopping rule", 0.5), ("SGD steps", 0.3), ("validation losses", 0.2)]
 
 
 def test_simple_loop_fails_the_patient_check_and_vice_versa():

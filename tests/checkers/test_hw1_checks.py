@@ -25,8 +25,8 @@ from . import corpus_hw1_components as comp
 from . import corpus_hw1_optimize as opt
 from . import corpus_hw1_training as tr
 from .helpers import torch_one_thread  # noqa: F401 (a fixture, see pytestmark)
-from .helpers import (CUDA, assert_tamper_safe, fails_with, passes, sweep_chunks,
-                      through_transport)
+from .helpers import (CUDA, assert_partial_credit, assert_tamper_safe, fails_with, passes,
+                      sweep_chunks, through_transport)
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 REPO = Path(__file__).resolve().parents[2]
@@ -81,6 +81,15 @@ def test_accepts_correct(name, fn, options):
 def test_rejects_wrong(name, fn, prop, options):
     for seed in WRONG_SEEDS:
         fails_with(CHECKS[name], prop, fn, seed=seed, **options)
+
+
+@pytest.mark.parametrize("fn", list(tr.PARTIAL_EVALUATE), ids=_name)
+def test_evaluate_partial_credit(fn):
+    """An evaluate wrong in one value (or with side effects) earns what it gets right."""
+    fraction, held = tr.PARTIAL_EVALUATE[fn]
+    check = CHECKS["test_evaluate"]
+    assert_partial_credit(check, lambda seed: check.run(fn, seed=seed, device="cpu"),
+                          fraction, held, seeds=WRONG_SEEDS)
 
 
 @pytest.mark.parametrize("name, fn", [pytest.param(n, f, id=f"{n}-{_name(f)}")

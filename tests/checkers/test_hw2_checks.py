@@ -168,6 +168,17 @@ def test_loss_and_accuracy_rejects_wrong(impl, prop):
         fails_with(LOSS_AND_ACCURACY, prop, impl, seed=seed)
 
 
+@pytest.mark.parametrize("impl", list(training.LA_PARTIAL), ids=_name)
+def test_loss_and_accuracy_partial_credit(impl):
+    """A function right in some parts earns the weights of those parts."""
+    from .helpers import assert_partial_credit
+
+    fraction, held = training.LA_PARTIAL[impl]
+    assert_partial_credit(LOSS_AND_ACCURACY, lambda seed: passes(LOSS_AND_ACCURACY, impl,
+                                                                 seed=seed),
+                          fraction, held, seeds=(0, 1, 2))
+
+
 def test_loss_and_accuracy_always_has_a_partial_last_batch():
     for seed in range(200):
         p = LOSS_AND_ACCURACY.make_params(seed, "cpu")

@@ -66,6 +66,22 @@ def test_wrong_update_rules_fail_naming_the_property(check, update, prop):
         fails_with(check, prop, update, seed=seed)
 
 
+PARTIAL_UPDATES = ([(MOMENTUM_UPDATE, f, *v) for f, v in updates.MOMENTUM_PARTIAL.items()]
+                   + [(RMSPROP_UPDATE, f, *v) for f, v in updates.RMSPROP_PARTIAL.items()])
+
+
+@pytest.mark.parametrize("check, update, fraction, held", PARTIAL_UPDATES,
+                         ids=[f"{c.name}-{f.__name__}" for c, f, *_ in PARTIAL_UPDATES])
+def test_update_rules_partial_credit(check, update, fraction, held):
+    """Right with the given hyper-parameters and wrong at the defaults, or the reverse:
+    the weight of the part that is right."""
+    from .helpers import assert_partial_credit
+
+    assert_partial_credit(check, lambda seed: passes(check, update, seed=seed), fraction, held,
+                          seeds=range(3))
+    assert GRADIENT_UPDATE.properties == ()  # no defaults to check: all or nothing
+
+
 def test_update_probes_are_non_square_and_off_the_defaults():
     for rule, check in UPDATE_CHECKS.items():
         for seed in range(300):

@@ -78,6 +78,17 @@ def test_rejects_wrong_implementations(check, impl, prop):
         assert failure.hint, str(failure)
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("impl, fraction, held", training.EARLY_PARTIAL,
+                         ids=[_id(impl) for impl, *_ in training.EARLY_PARTIAL])
+def test_early_stopping_partial_credit(impl, fraction, held):
+    """A train right in some parts of early stopping earns the weights of those parts."""
+    from .helpers import assert_partial_credit
+
+    assert_partial_credit(EARLY_STOPPING, lambda seed: passes(EARLY_STOPPING, impl, seed=seed),
+                          fraction, held, seeds=range(3))
+
+
 def test_every_checker_has_three_correct_and_three_wrong_implementations():
     for check, correct, wrong in CASES:
         assert len(correct) >= 3 and len(wrong) >= 3, check.name

@@ -20,6 +20,7 @@ from support.hw4_pytorch_regularization.training_checks import (ATOL, GRADIENT_D
                                      Penalty)
 
 from . import corpus_training as corpus
+from .helpers import assert_partial_credit
 
 SEEDS = range(51)
 # student-style float(loss) on a tensor that requires grad warns; the corpus keeps that style
@@ -91,6 +92,20 @@ def test_weights_only_and_all_parameters_are_both_reported():
 def test_wrong_gradient_descent_fails(fn):
     for seed in WRONG_SEEDS:
         assert fails_with(GRADIENT_DESCENT, fn, seed).prop == corpus.WRONG_GD[fn], seed
+
+
+@pytest.mark.parametrize("fn", list(corpus.PARTIAL_GD), ids=_name)
+def test_gradient_descent_partial_credit(fn):
+    """A loop wrong in one history earns the weights of what it gets right."""
+    fraction, held = corpus.PARTIAL_GD[fn]
+    assert_partial_credit(GRADIENT_DESCENT, lambda seed: run(GRADIENT_DESCENT, fn, seed),
+                          fraction, held, seeds=WRONG_SEEDS)
+
+
+def test_gradient_descent_partial_credit_declared():
+    assert [(p.name, p.weight) for p in GRADIENT_DESCENT.properties] == [
+        ("updates", 0.5), ("recording", 0.25), ("validation", 0.25)]
+    assert TRAIN_EVAL.properties == ()  # all or nothing
 
 
 def test_steps_ignored_fails_with_a_hint():

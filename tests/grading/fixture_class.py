@@ -85,6 +85,18 @@ def gradient_descent_early_stopping(model, loss_func, x, y, xvalid, yvalid, lr=0
     return losses, valid_losses
 '''
 
+DROPOUT_UNSCALED_EVAL = '''\
+class Dropout(nn.Module):
+    def __init__(self, rate=0.01):
+        super().__init__()
+        self.rate = rate
+
+    def forward(self, x):
+        if self.training:
+            return x * (torch.rand_like(x) > self.rate).float()
+        return x  # eval mode: (1 - rate) forgotten
+'''
+
 GD_WITHOUT_ZERO_GRAD = '''\
 def gradient_descent(model, loss_func, x, y, xvalid, yvalid, lr=0.1, steps=5000):
     optimizer = optim.SGD(model.parameters(), lr=lr)
@@ -136,7 +148,8 @@ STUDENTS = {
     "correct": {},
     "partial": {"replace": {"mse_loss": MSE_BROADCAST,
                             "linear_kaiming": KAIMING_VARIANCE_SQUARED,
-                            "gradient_descent_early_stopping": EARLY_STOP_ON_TIES}},
+                            "gradient_descent_early_stopping": EARLY_STOP_ON_TIES,
+                            "dropout": DROPOUT_UNSCALED_EVAL}},
     "all_wrong": {"stub": True},  # the released notebook, handed in unanswered
     "syntax_error": {"replace": {"mse_loss": MSE_SYNTAX_ERROR}},
     "import_error": {"prepend": {"linear_zeros": "import torchvision_extras_nonexistent\n"}},
@@ -157,7 +170,7 @@ EVERY_CHECK = "*"
 EXPECTED = {
     "correct": {},
     "partial": {"mse_loss_tests": "failed", "linear_kaiming_tests": "failed",
-                "early_stopping_tests": "failed"},
+                "early_stopping_tests": "failed", "dropout_tests": "failed"},
     "all_wrong": {EVERY_CHECK: "failed"},
     # gradient_descent's test cells pass mse_loss along, so they need it to exist (as in
     # the notebook, where those cells raise NameError)
@@ -177,10 +190,19 @@ EXPECTED = {
                        "model_dropout_tests": "failed"},
 }
 CUDA_EXPECTED = {**EXPECTED, "cuda_hardcoded": {}}  # graded on a GPU, .cuda() is harmless
+# (student, check): the points of a failed check that earns partial credit (every other
+# failed check earns 0): early stopping that stops on ties keeps "SGD steps" and
+# "validation losses" (0.3 + 0.2 of 2 points); a Dropout unscaled in eval mode keeps
+# "training mode" and "autograd" (0.5 + 0.2 of 2 points)
+PARTIAL_POINTS = {("partial", "early_stopping_tests"): 1.0, ("partial", "dropout_tests"): 1.4}
 
 # words the message of a (student, check) row must contain
 MESSAGES = {
     ("partial", "mse_loss_tests"): "N x N",
+    ("partial", "dropout_tests"): "test_dropout failed 1 of 3 properties: partial credit 1.4 of "
+                                  "2 points",
+    ("partial", "early_stopping_tests"): "passed: SGD steps (0.3), validation losses (0.2) "
+                                         "| failed: stopping rule (0.5)",
     ("all_wrong", "mse_loss_tests"): "mse_loss is not written yet: its cell still raises "
                                      "NotImplementedError",
     ("all_wrong", "model_zeros_tests"): "`model` is not written yet: its cell model_zeros "
@@ -230,7 +252,14 @@ def expected_status(student: str, check: str, device: str = "cpu") -> str:
     return table.get(check, table.get(EVERY_CHECK, "passed"))
 
 
+def expected_check_points(student: str, check, device: str = "cpu") -> float:
+    """The points of one check: all when it passes, its partial credit or 0 otherwise."""
+    if expected_status(student, check.grade_id, device) == "passed":
+        return check.points
+    return PARTIAL_POINTS.get((student, check.grade_id), 0)
+
+
 def expected_points(student: str, device: str = "cpu") -> float:
-    """The student's autograded total: the points of the checks they pass."""
-    return sum(c.points for c in checks()
-               if expected_status(student, c.grade_id, device) == "passed")
+    """The student's autograded total: the points of the checks they pass, and the partial
+    credit of those they fail in part."""
+    return sum(expected_check_points(student, c, device) for c in checks())

@@ -14,7 +14,8 @@ import pytest
 
 from course.grade.reports import read_csv
 from tests.grading.fixture_class import (ASSIGNMENT, EXPECTED, MESSAGES, STUDENTS, build_class,
-                                         checks, expected_points, expected_status)
+                                         checks, expected_check_points, expected_points,
+                                         expected_status)
 from tests.grading.grader_cli import output, run_grader
 
 CHECK_TIMEOUT = 20  # seconds: the student with an infinite loop costs this much
@@ -66,9 +67,13 @@ def test_status_of_every_check(run, student):
 
 
 def test_points_follow_status(run):
+    """Full points for a passed check, partial credit for one that holds some of its
+    properties on every seed (in the grade sheet as fractional points), 0 otherwise."""
+    by_id = {c.grade_id: c for c in checks()}
     for row in run.rows:
-        points, max_points = float(row["points"]), float(row["max_points"])
-        assert points == (max_points if row["status"] == "passed" else 0), row
+        points = float(row["points"])
+        assert points == expected_check_points(row["student_id"], by_id[row["check"]]), row
+    assert run.by_key[("partial", "dropout_tests")]["points"] == "1.4"
     points = {(c.grade_id): c.points for c in checks()}
     assert all(float(r["max_points"]) == points[r["check"]] for r in run.rows)
     for student in STUDENTS:

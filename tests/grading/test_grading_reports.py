@@ -112,13 +112,15 @@ def test_verdict_locations_are_read_from_the_checks_and_resolve():
 def test_every_check_names_its_probe_and_verdict_one_way():
     """``probe_<name>`` and ``verdict_<name>`` (``<name>``: the checker's name without
     ``test_``), module-level in ``support/<a>/*_checks.py``: the verdict column points a TA
-    straight at the function.  One verdict judges hw3's three update rules: ``verdict_update``."""
+    straight at the function.  One verdict judges hw3's three update rules: ``verdict_update``
+    (``verdict_stateful_update``, for momentum and RMSProp, only adds their partial credit)."""
     import importlib
 
     from course.config import assignments
 
     shared = {"verdict_update": {"test_gradient_update", "test_momentum_update",
-                                 "test_rmsprop_update"}}
+                                 "test_rmsprop_update"},
+              "verdict_stateful_update": {"test_momentum_update", "test_rmsprop_update"}}
     for name in assignments():
         for check in importlib.import_module(f"support.{name}").CHECKS.values():
             short = check.name.removeprefix("test_")

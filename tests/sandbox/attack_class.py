@@ -280,9 +280,13 @@ SHADOW_FILES = {
 SHADOW_LINKS = {"notes.txt": f"../../../source/{A}/{A}.ipynb"}
 SECOND_NOTEBOOK = f"{A} (1).ipynb"  # a copy with the solutions, beside the graded one
 
-CHEATER_ZERO = {"train_eval_tests", "early_stopping_tests", "model_normal_tests",
-                "patient_early_stopping_tests", "gradient_descent_l1_tests",
+CHEATER_ZERO = {"train_eval_tests", "model_normal_tests", "gradient_descent_l1_tests",
                 "model_kaiming_tests"}
+# (student, test cell): partial credit honestly earned, whatever the student faked: the
+# cheater's early-stopping loops never stop, but their SGD steps and validation losses are
+# right (0.3 + 0.2 of 2 points each); everything else scores 0 or all its points
+PARTIAL = {("b_cheater", "early_stopping_tests"): 1.0,
+           ("b_cheater", "patient_early_stopping_tests"): 1.0}
 ZERO = {
     "a_intruder": set(), "correct": set(), "b_cheater": CHEATER_ZERO,
     # the patches are in the student's process only: the verdicts judge its data
