@@ -467,5 +467,5 @@ def student_command(grader, work: Path, out: Path) -> StudentCommand:
     from course.grade.supervisor import ChildProcess
 
     runner = SimpleNamespace(work=Path(work), out=Path(out), sys_path=grader.sys_path,
-                             device=grader.device)
+                             device=grader.device, sandboxed=True)
     return ChildProcess.command(SimpleNamespace(runner=runner, config=grader.config), 3)
