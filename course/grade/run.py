@@ -257,6 +257,7 @@ class GradingRun:
         from course.autograde.gradebook import ensure_assignment
 
         source = self.source.resolve()
+        self.gradebook.resolve().parent.mkdir(parents=True, exist_ok=True)
         ensure_assignment(source.parent, self.name, self.gradebook_url, source.name)
 
     @property
