@@ -182,7 +182,7 @@ class EngineExecute(SandboxedExecute):
         help="Seeds of the checks (0 first, then the hidden cases' seeds); empty: 0 and "
              "fresh ones drawn once per nbgrader run.  Set them to reproduce a run."
     ).tag(config=True)
-    handed_over: dict = {}  # (assignment, student) -> HandedOver (make autograde, in-process)
+    hand_over = None  # make autograde's grades (course.autograde.parallel.HandOver)
 
     def preprocess(self, nb, resources=None, km=None):
         from nbgrader.coursedir import CourseDirectory
