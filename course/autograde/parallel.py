@@ -162,18 +162,26 @@ class ParallelAutograde:
             raise SystemExit(f"{self.assignment}: could not record it in {self.database} "
                              f"from source/: {type(error).__name__}: {error}") from None
 
-    def to_grade(self, students: list[str] | None) -> list[str]:
-        """The students nbgrader will autograde: every submission (or ``students``), less
-        those already in autograded/ unless ``force``."""
-        students = submitted_students(self.root, self.assignment) if students is None \
-            else list(students)
-        if not self.force:
-            students = [s for s in students
-                        if not (self.root / "autograded" / s / self.assignment).is_dir()]
-        return students
+    def already_autograded(self, student: str) -> bool:
+        """In autograded/ already: nbgrader skips such a student unless ``force``."""
+        return not self.force and (self.root / "autograded" / student
+                                   / self.assignment).is_dir()
 
     def run(self, students: list[str] | None = None) -> list[StudentRun]:
-        """Grade and write ``students`` (default: every submission); one run per student."""
+        """Grade and write ``students`` (default: every submission); one run per student
+        (a student already autograded, skipped without ``force``, included)."""
+        students = submitted_students(self.root, self.assignment) if students is None \
+            else list(students)
+        skipped = [StudentRun(s, 0, 0.0, "already in autograded/: skipped (--force grades "
+                                         "it again)") for s in students
+                   if self.already_autograded(s)]
+        self.runs = list(skipped)
+        self.grade_and_write([s for s in students if not self.already_autograded(s)])
+        order = {s: i for i, s in enumerate(students)}
+        return sorted(self.runs, key=lambda r: order[r.student])
+
+    def grade_and_write(self, students: list[str]) -> None:
+        """Grade ``students`` with the warm workers, writing each as its grade comes in."""
         from course.autograde.engine import Engine, EngineExecute
         from course.autograde.preprocessors import drop_submitted_links
         from course.config import load_grading_config
@@ -182,9 +190,8 @@ class ParallelAutograde:
         from course.gradebook.record import RunInfo, finish_run, open_gradebook, start_run
 
         self.check_gradebook()
-        students = self.to_grade(students)
         if not students:
-            return []
+            return
         for student in students:  # what nbgrader's pre-convert hook does, done first here
             drop_submitted_links(self.assignment, student, root=self.root)
         if not self.seeds:
@@ -222,8 +229,6 @@ class ParallelAutograde:
             os.chdir(previous)
         with open_gradebook(self.main_url, self.course_id) as gradebook:
             finish_run(gradebook, run_id)
-        order = {s: i for i, s in enumerate(students)}
-        return sorted(self.runs, key=lambda r: order[r.student])
 
     def _write_all(self, finished: queue.Queue, count: int) -> None:
         """nbgrader's autograde step for each student as its grade comes in."""
@@ -301,7 +306,9 @@ def main(argv=None) -> int:
         score, top = totals.get(run.student, (None, None))
         points = "NOT WRITTEN (nbgrader's autograde step failed)" if run.returncode \
             or score is None else f"{score:g}/{top:g} points"
-        print(f"{run.student}: {points}")
+        skipped = " (already autograded: skipped; --force grades it again)" \
+            if run.log.startswith("already in autograded/") else ""
+        print(f"{run.student}: {points}{skipped}")
     for run in failed:
         print(f"--- nbgrader log of {run.student} (last lines)\n"
               + "\n".join(run.log.strip().splitlines()[-15:]), file=sys.stderr)
