@@ -182,17 +182,43 @@ class ParallelAutograde:
 
     def grade_and_write(self, students: list[str]) -> None:
         """Grade ``students`` with the warm workers, writing each as its grade comes in."""
-        from course.autograde.engine import Engine, EngineExecute
-        from course.autograde.preprocessors import drop_submitted_links
-        from course.config import load_grading_config
-        from course.grade.grader import draw_seeds
         from course.grade.run import grade_class
-        from course.gradebook.record import RunInfo, finish_run, open_gradebook, start_run
 
         self.check_gradebook()
         if not students:
             return
-        for student in students:  # what nbgrader's pre-convert hook does, done first here
+        grader = self.engine_grader(students)
+        run_id = self.run_row(grader)
+        hand_over = HandOver(self.assignment, students, grader.seeds, grader.device, run_id)
+        finished: queue.Queue = queue.Queue()
+        writer = threading.Thread(target=self._write_all, args=(finished,), daemon=True)
+        notebooks = {s: self.root / "submitted" / s / self.assignment
+                     / f"{self.assignment}.ipynb" for s in students}
+
+        def graded(grade):
+            hand_over.put(grade)
+            finished.put(grade.student)
+
+        with handing_over(hand_over, self.root):
+            writer.start()
+            try:
+                grade_class(grader, notebooks, self.workers, progress=self.progress,
+                            on_grade=graded)
+            finally:
+                hand_over.close()
+                finished.put(None)  # the writer's last item
+                writer.join()
+        self.run_row(grader, run_id)
+
+    def engine_grader(self, students: list[str]):
+        """The grading engine's grader for this run (seeds drawn once, or ``--seeds``),
+        after what nbgrader's pre-convert hook does to each submission."""
+        from course.autograde.engine import Engine
+        from course.autograde.preprocessors import drop_submitted_links
+        from course.config import load_grading_config
+        from course.grade.grader import draw_seeds
+
+        for student in students:
             drop_submitted_links(self.assignment, student, root=self.root)
         if not self.seeds:
             self.seeds = draw_seeds(load_grading_config(self.root / "pyproject.toml")
@@ -200,44 +226,43 @@ class ParallelAutograde:
         grader = Engine(self.root, self.assignment, self.seeds).grader
         print(f"grading {self.assignment} on {grader.device} with seeds {grader.seeds}",
               file=sys.stderr, flush=True)
-        with open_gradebook(self.main_url, self.course_id) as gradebook:
-            run_id = start_run(gradebook, RunInfo(self.assignment, "make autograde",
-                                                  grader.seeds, grader.device,
-                                                  {"workers": self.workers}))
-        hand_over = HandOver(self.assignment, students, grader.seeds, grader.device, run_id)
-        finished: queue.Queue = queue.Queue()
-        writer = threading.Thread(target=self._write_all, args=(finished, len(students)),
-                                  daemon=True)
-        EngineExecute.hand_over = hand_over
-        notebooks = {s: self.root / "submitted" / s / self.assignment
-                     / f"{self.assignment}.ipynb" for s in students}
-        previous = os.getcwd()
-        os.chdir(self.root)  # nbgrader's step runs in the course root
-        try:
-            writer.start()
+        return grader
 
-            def graded(grade):
-                hand_over.put(grade)
-                finished.put(grade.student)
+    def run_row(self, grader, run_id: int | None = None) -> int:
+        """The run's row in the gradebook: made (``run_id`` None), or marked finished."""
+        from course.gradebook.record import RunInfo, finish_run, open_gradebook, start_run
 
-            grade_class(grader, notebooks, self.workers, progress=self.progress,
-                        on_grade=graded)
-        finally:
-            hand_over.close()
-            writer.join()
-            EngineExecute.hand_over = None
-            os.chdir(previous)
         with open_gradebook(self.main_url, self.course_id) as gradebook:
+            if run_id is None:
+                return start_run(gradebook, RunInfo(self.assignment, "make autograde",
+                                                    grader.seeds, grader.device,
+                                                    {"workers": self.workers}))
             finish_run(gradebook, run_id)
+            return run_id
 
-    def _write_all(self, finished: queue.Queue, count: int) -> None:
-        """nbgrader's autograde step for each student as its grade comes in."""
+    def _write_all(self, finished: queue.Queue) -> None:
+        """nbgrader's autograde step for each student as its grade comes in (until None)."""
         converter = NbgraderStep(self.root, self.assignment, self.force)
-        for _ in range(count):
-            student = finished.get()
+        while (student := finished.get()) is not None:
             started = time.monotonic()
             returncode, log = converter.write(student)
             self.runs.append(StudentRun(student, returncode, time.monotonic() - started, log))
+
+
+@contextlib.contextmanager
+def handing_over(hand_over: HandOver, root: Path):
+    """``EngineExecute`` takes its grades from ``hand_over``, and this process works in the
+    course root (where nbgrader's step runs), until the block ends."""
+    from course.autograde.engine import EngineExecute
+
+    previous = os.getcwd()
+    EngineExecute.hand_over = hand_over
+    os.chdir(root)
+    try:
+        yield
+    finally:
+        EngineExecute.hand_over = None
+        os.chdir(previous)
 
 
 class NbgraderStep:
