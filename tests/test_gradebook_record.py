@@ -77,6 +77,8 @@ def test_fractional_points_reach_the_gradebook_and_every_view(gradebook, tmp_pat
     assert (row["points"], row["status"], row["case"]) == ("1.25", "failed", "hidden, seed 7")
     results = gradescope_results(sheet)
     assert results["score"] == sum(MAX[c] for c in CHECKS) - 0.75
+    test = next(t for t in results["tests"] if t["name"] == "dropout_tests")
+    assert test["score"] == 1.25 and test["extra_data"]["case"] == "hidden, seed 7"
     lines = export(ASSIGNMENT, tmp_path, REPO / "source", gradebook, COURSE_ID)
     lms = {r["student_id"]: r for r in read_csv(tmp_path / f"{ASSIGNMENT}-lms.csv")}
     assert lms["ada"]["dropout_tests"] == "1.25"

@@ -115,7 +115,7 @@ def gradescope_results(grade, labels: dict | None = None) -> dict:
             "status": "passed" if row.status == "passed" else "failed",
             "output": output,
             "visibility": "visible",
-            **verdict_data(row.verdict_at),
+            **case_data(row),
         })
     return {
         "score": number(grade.points),
@@ -130,6 +130,15 @@ def gradescope_results(grade, labels: dict | None = None) -> dict:
 def verdict_data(verdict_at: str) -> dict:
     """A results.json test's ``extra_data``: where its check's verdict is defined."""
     return {"extra_data": {"verdict": verdict_at}} if verdict_at else {}
+
+
+def case_data(row) -> dict:
+    """A results.json test's ``extra_data``: where its verdict is defined, and the case that
+    decided a check that did not pass (:func:`case_label`)."""
+    data = verdict_data(row.verdict_at)
+    if case_label(row):
+        data.setdefault("extra_data", {})["case"] = case_label(row)
+    return data
 
 
 def write_gradescope(folder: Path, grade, labels: dict | None = None) -> Path:
