@@ -101,6 +101,22 @@ def test_make_autograde_writes_what_plain_nbgrader_autograde_writes(graded):
             autograded_test_cells(graded["nbgrader"][0], student)
 
 
+def test_the_autograded_test_cell_shows_the_cases_that_ran(graded):
+    """What a TA sees in the formgrader: the cases that ran in place of the source's hidden
+    tests, the one that decided a lost check, and how to rerun it."""
+    from tests.sandbox.attack_class import hidden_lines
+    from tests.submissions import source_notebook
+
+    for key in (2, "nbgrader"):
+        source, outputs = autograded_test_cells(graded[key][0], "few_wrong")["dropout_tests"]
+        assert "# What grading ran (seeds 0, 1357, 2468)" in source
+        assert "#   visible: test_dropout(Dropout)  -> FAILED: this case decided" in source
+        assert "--students few_wrong --seeds 0 --grades-dir rerun-few_wrong" in source
+        assert not [line for line in hidden_lines(source_notebook(ASSIGNMENT))
+                    if line in source]
+        assert outputs[0]["ename"] == "CheckFailed"
+
+
 def test_no_nbgrader_process_per_student(graded):
     """The autograde step runs in make autograde's own process: its log has no nbgrader
     command line per student, and the gradebook records one make autograde run."""
