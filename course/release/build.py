@@ -94,8 +94,9 @@ def generate_assignment(root: Path, assignment: str, release_dir: Path | None = 
     ``release_dir`` it only records the assignment, as autograde needs
     (:mod:`course.autograde.gradebook`); ``source_dir``: the source folder's name in
     ``root``, when it is not ``source``."""
-    command = [str(venv_bin() / "nbgrader"), "generate_assignment", assignment, "--force",
-               "--log-level=WARN"]
+    script = venv_bin() / "nbgrader"  # an environment without it: the module
+    command = [*([str(script)] if script.is_file() else [sys.executable, "-m", "nbgrader"]),
+               "generate_assignment", assignment, "--force", "--log-level=WARN"]
     if release_dir is not None:
         command.append(f"--CourseDirectory.release_directory={release_dir}")
     if db_url is not None:
