@@ -70,6 +70,7 @@ def ensure_assignment(root: str | Path, assignment: str, db_url: str | None = No
     ``<root>/<source>/``, as ``nbgrader generate_assignment`` does, when the gradebook lacks
     it or one of its notebooks; True when it recorded it.  release/ is not touched (the
     stub goes to a scratch folder)."""
+    from course.gradebook.record import open_gradebook
     from course.release.build import generate_assignment
 
     root = Path(root).resolve()
@@ -82,6 +83,9 @@ def ensure_assignment(root: str | Path, assignment: str, db_url: str | None = No
     log.warning("%s: not in the gradebook %s: recording %s/%s in it as nbgrader "
                 "generate_assignment does (release/ untouched)", assignment,
                 db_url or gradebook_url(root), source, assignment)
+    # a new gradebook made here, with nbgrader's API (nbgrader's command would run the
+    # `alembic` command for it, which an environment may lack on PATH)
+    open_gradebook(db_url or gradebook_url(root), course_id_of(root)).close()
     with tempfile.TemporaryDirectory(prefix="generate-assignment-") as scratch:
         generate_assignment(root, assignment, release_dir=Path(scratch), db_url=db_url,
                             source_dir=None if source == "source" else source)

@@ -28,6 +28,7 @@ import sys
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from course.gradebook.schema import CheckVerdict, GradingRun, create_tables
 
@@ -52,14 +53,33 @@ def open_gradebook(db_url: str, course_id: str):
 
     from course.autograde.preprocessors import ignore_gradebook_autoflush_warnings
 
-    scripts = os.path.dirname(sys.executable)  # a new database runs `alembic` by name
-    if os.environ.get("PATH", "").split(os.pathsep)[0] != scripts:
-        os.environ["PATH"] = os.pathsep.join([scripts, os.environ.get("PATH", "")])
+    path = os.environ.get("PATH", "").split(os.pathsep)
+    for scripts in (alembic_scripts(), os.path.dirname(sys.executable)):
+        if scripts and path[0] != scripts:  # a new database runs `alembic` by name
+            path.insert(0, scripts)
+    os.environ["PATH"] = os.pathsep.join(path)
     with warnings.catch_warnings():
         ignore_gradebook_autoflush_warnings()
         gradebook = Gradebook(db_url, course_id)
     create_tables(gradebook.db)
     return gradebook
+
+
+def alembic_scripts() -> str | None:
+    """The folder of the ``alembic`` command of the installed alembic package (nbgrader
+    runs it by name), wherever this interpreter's own scripts are; None when not found."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        files = distribution("alembic").files or []
+    except PackageNotFoundError:
+        return None
+    for file in files:
+        if file.name == "alembic" and "bin" in file.parts:
+            script = Path(file.locate()).resolve()
+            if script.is_file():
+                return str(script.parent)
+    return None
 
 
 def start_run(gradebook, info: RunInfo) -> int:
