@@ -55,7 +55,8 @@ c.KernelManager.transport = "ipc"
 # here.  Its message lands in its test cell's output (what feedback shows), and
 # SaveEngineGrades, in place of nbgrader's SaveAutoGrades, writes the engine's points
 # (partial credit included) and messages into gradebook.db, where make grade writes them
-# too (course/gradebook/): points, not error outputs; a TA's manual score always wins.
+# too (course/gradebook/): points, not error outputs; a TA's manual score always wins
+# (tests/test_gradebook_record.py shows what stock SaveAutoGrades makes of the outputs).
 # Nothing the student's code does (patch torch, replace a checker, print "Passed!", hand
 # in a support/ folder) changes a verdict, and both commands give the same points.
 # The rest of the list is nbgrader's default.

@@ -493,6 +493,8 @@ def main(argv=None) -> int:
         print("executing the source notebooks...", flush=True)
         notebooks = execute_sources(course)
     generate(course)
+    released = scratch / "gradebook-released.db"  # the assignment only, as make release leaves it
+    shutil.copy2(course / "gradebook.db", released)
     students = build_class(course, n)
     print(f"class: {sum(v == 'correct' for v in students.values())} correct, "
           f"{sum(v != 'correct' for v in students.values())} with wrong answers", flush=True)
@@ -511,6 +513,8 @@ def main(argv=None) -> int:
             name = f"W={workers}" + (f" #{round_}" if args.rounds > 1 else "")
             print(f"make grade {name}...", flush=True)
             grades = scratch / f"grades-{workers}-{round_}"
+            grades.mkdir(parents=True, exist_ok=True)  # make grade records in its gradebook,
+            shutil.copy2(released, grades / "gradebook.db")  # as the course's after release
             entry = measured(grade_command(course, workers, seeds, args.device, grades),
                              ROOT, scratch / f"grade-{workers}-{round_}.log")
             entry["info"] = run_info(grades)
