@@ -4,10 +4,10 @@
 #   make test-clean-room         the clean-room tests: what ships (a fresh copy of the repository,
 #                                the Gradescope zip, the student zip) with a venv its own scripts
 #                                build, commands run as the README gives them (minutes)
-#   make autograde ASSIGNMENT=a  nbgrader autograde of submitted/*/a  -> autograded/
-#                                (the class graded first by the engine's warm workers)
+#   make autograde ASSIGNMENT=a  nbgrader autograde of submitted/*/a  -> autograded/, gradebook.db
+#                                (the engine's warm workers grade; nbgrader's step in-process)
 #                                (WORKERS=n students at a time; default: one per core)
-#   make grade ASSIGNMENT=a      grader_tests on submitted/*/a       -> grades/
+#   make grade ASSIGNMENT=a      grader_tests on submitted/*/a       -> gradebook.db, grades/
 #                                (WORKERS=n warm workers, default one per core;
 #                                 SCHEDULER=tls://host:8786 TLS_CA=ca.pem TLS_CERT=node.pem
 #                                 TLS_KEY=node-key.pem grades on a Dask cluster;
@@ -15,7 +15,7 @@
 #                                 an interrupted run resumes, FRESH=1 starts over)
 #   make gradescope ASSIGNMENT=a the Gradescope autograder  -> gradescope/a-autograder.zip
 #                                (VISIBILITY=after_published: when hidden cases are shown)
-#   make export ASSIGNMENT=a     one row per student, and a Canvas import -> grades/
+#   make export ASSIGNMENT=a     gradebook.db as one row per student, and a Canvas import -> grades/
 #                                (ROSTER=roster.csv maps nbgrader ids to LMS ids)
 #   make bench-checkers          each checker's time on this CPU
 #   make bench                   grading speed: nbgrader's old kernel path vs the grading

@@ -7,11 +7,11 @@ import sys
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,
                                     DeduplicateIds, GetGrades, IgnorePattern, LimitOutput,
-                                    OverwriteKernelspec, SaveAutoGrades)
+                                    OverwriteKernelspec)
 
 from course.autograde.preprocessors import (HideHiddenTests, OverwriteReleasedCells,
                                             ignore_gradebook_autoflush_warnings)
-from course.autograde.engine import EngineExecute
+from course.autograde.engine import EngineExecute, SaveEngineGrades
 from course.autograde.gradebook import prepare_autograde
 from course.autograde.progress import FeedbackProgress
 
@@ -53,12 +53,16 @@ c.KernelManager.transport = "ipc"
 # One engine, two front ends (course/autograde/engine.py): nbgrader's Execute step is done by
 # the grading engine of `make grade`.  Student code runs in a sandboxed student process that
 # returns only probe data; every verdict runs here, in nbgrader's process, on inputs drawn
-# here, and lands in its test cell's output, which nbgrader's SaveAutoGrades then scores as
-# usual.  Nothing the student's code does (patch torch, replace a checker, print "Passed!",
-# hand in a support/ folder) changes a verdict, and both commands give the same points.
+# here.  Its message lands in its test cell's output (what feedback shows), and
+# SaveEngineGrades, in place of nbgrader's SaveAutoGrades, writes the engine's points
+# (partial credit included) and messages into gradebook.db, where make grade writes them
+# too (course/gradebook/): points, not error outputs; a TA's manual score always wins
+# (tests/test_gradebook_record.py shows what stock SaveAutoGrades makes of the outputs).
+# Nothing the student's code does (patch torch, replace a checker, print "Passed!", hand
+# in a support/ folder) changes a verdict, and both commands give the same points.
 # The rest of the list is nbgrader's default.
 c.Autograde.autograde_preprocessors = [
-    EngineExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+    EngineExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveEngineGrades,
     AssignLatePenalties, CheckCellMetadata,
 ]
 

@@ -22,3 +22,6 @@ def test_bench_grades_a_tiny_class_and_compares_the_paths(tmp_path):
     assert "nbgrader autograde (engine)" in out and "make autograde WORKERS=2" in out, out
     assert "the best of 2 rounds" in out and "round by round" in out, out
     assert "this machine's ceiling now" in out and "target: 2 workers" in out, out
+    assert "target: make autograde WORKERS=2 >= 1.5x faster than plain nbgrader " \
+        "autograde (the course's config): " in out, out
+    assert "target: make autograde WORKERS=2 within 1.3x of make grade WORKERS=2: " in out, out

@@ -1,16 +1,14 @@
-"""make export (course/export/lms.py): the fixture class's grade sheet (make grade's) and a real
-nbgrader gradebook with a TA's manual scores, as one row per student and as a Canvas
-gradebook import, with a roster; and the command's errors."""
+"""make export (course/export/lms.py): the gradebook make grade wrote for the fixture class,
+with a TA's manual scores and an override written as the formgrader writes them (nbgrader's
+API), as one row per student and as a Canvas gradebook import, with a roster; and the
+command's errors."""
 
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import subprocess
 import sys
-import warnings
-from pathlib import Path
 
 import pytest
 
@@ -24,6 +22,7 @@ from tests.submissions import source_notebook
 COURSE_ID = "dl-course"  # nbgrader_config.py's
 MANUAL = {"correct": {"q4_answer": 2, "q6_answer": 1.5, "q9_answer": 2, "q12_answer": 0},
           "partial": {"q4_answer": 1}}  # partial's other answers: not graded yet
+OVERRIDE = ("partial", "mse_loss_tests", 1)  # a check the engine scored 0, raised by a TA
 ROSTER = [  # Canvas's identity columns for some of the class, and one who never submitted
     {"student_id": "correct", "Student": "Ada Lovelace", "ID": "101", "SIS User ID": "s101",
      "SIS Login ID": "ada", "Section": "A"},
@@ -39,32 +38,19 @@ def graded_cells():
             if cell_kind(c) in ("test", "answer")]
 
 
-def write_gradebook(path, manual: dict) -> None:
-    """A gradebook as autograde and formgrader leave it: the assignment's graded cells, a
-    submission per student, the TA's scores on the written answers."""
+def grade_by_hand(path, manual: dict, override=None) -> None:
+    """What a TA does in the formgrader: scores on the written answers, and an override of
+    an autograded check (``Grade.manual_score``, through nbgrader's API)."""
     from nbgrader.api import Gradebook
 
-    with pytest.MonkeyPatch.context() as patch, warnings.catch_warnings():
-        # a new gradebook runs alembic by name; nbgrader's own session warns (SAWarning)
-        patch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-        warnings.simplefilter("ignore")
-        _fill_gradebook(Gradebook(f"sqlite:///{path}", COURSE_ID), manual)
-
-
-def _fill_gradebook(gradebook, manual: dict) -> None:
-    """The assignment's graded cells, then each student's submission and manual scores."""
-    with gradebook:
-        gradebook.add_assignment(ASSIGNMENT)
-        gradebook.add_notebook(ASSIGNMENT, ASSIGNMENT)
-        for gid, points, cell_type in graded_cells():
-            gradebook.add_grade_cell(gid, ASSIGNMENT, ASSIGNMENT, max_score=points,
-                                     cell_type=cell_type)
+    with Gradebook(f"sqlite:///{path}", COURSE_ID) as gradebook:
         for student, answers in manual.items():
-            gradebook.add_student(student)
-            gradebook.add_submission(ASSIGNMENT, student)
             for gid, score in answers.items():
                 gradebook.find_grade(gid, ASSIGNMENT, ASSIGNMENT, student).manual_score = score
-            gradebook.db.commit()
+        if override:
+            student, gid, score = override
+            gradebook.find_grade(gid, ASSIGNMENT, ASSIGNMENT, student).manual_score = score
+        gradebook.db.commit()
 
 
 def write_csv(path, rows: list[dict]) -> None:
@@ -91,8 +77,8 @@ def course(computed_once, tmp_path_factory):
     graded = computed_once("fixture_class_cpu", grade_fixture_class)[1]
     folder = tmp_path_factory.mktemp("export")
     (folder / "grades").mkdir()
-    shutil.copy2(graded / "grades" / f"{ASSIGNMENT}.csv", folder / "grades")
-    write_gradebook(folder / "gradebook.db", MANUAL)
+    shutil.copy2(graded / "grades" / "gradebook.db", folder / "gradebook.db")  # make grade's
+    grade_by_hand(folder / "gradebook.db", MANUAL, OVERRIDE)
     write_csv(folder / "roster.csv", ROSTER)
     return folder
 
@@ -108,17 +94,22 @@ def exported(course):
 def test_one_row_per_student(course, exported):
     rows = rows_of(course / "grades" / f"{ASSIGNMENT}-lms.csv")
     questions = [gid for gid, _, _ in graded_cells()]
-    assert rows[0] == ["student_id", *questions, "autograded", "manual", "total"]
+    assert rows[0] == ["student_id", *questions, "autograded", "manual", "total",
+                       "graded_by"]
     table = {row[0]: dict(zip(rows[0], row)) for row in rows[1:]}
     assert sorted(table) == sorted([*STUDENTS, "never_submitted"])
     for student in STUDENTS:
         manual = sum(MANUAL.get(student, {}).values())
-        assert float(table[student]["autograded"]) == expected_points(student), student
+        auto = expected_points(student) + (OVERRIDE[2] if student == OVERRIDE[0] else 0)
+        assert float(table[student]["autograded"]) == auto, student
         assert float(table[student]["manual"]) == manual
-        assert float(table[student]["total"]) == expected_points(student) + manual
+        assert float(table[student]["total"]) == auto + manual
+        assert table[student]["graded_by"].startswith("run 1 (make grade, ")
         for check in checks():
-            assert float(table[student][check.grade_id]) == expected_check_points(student,
-                                                                                 check)
+            points = expected_check_points(student, check)
+            if (student, check.grade_id) == OVERRIDE[:2]:
+                points = OVERRIDE[2]  # the TA's score counts
+            assert float(table[student][check.grade_id]) == points
     assert table["correct"]["q6_answer"] == "1.5" and table["correct"]["q12_answer"] == "0"
     assert table["partial"]["q4_answer"] == "1" and table["partial"]["q6_answer"] == ""
     assert table["all_wrong"]["q4_answer"] == ""  # in no gradebook: not graded by hand
@@ -135,7 +126,7 @@ def test_canvas_import(course, exported):
         [r["Student"], r["ID"], r["SIS User ID"], r["SIS Login ID"], r["Section"]]
         for r in ROSTER]
     totals = [float(row[5]) for row in rows[2:]]
-    assert totals == [expected_points("correct") + 5.5, expected_points("partial") + 1, 0]
+    assert totals == [expected_points("correct") + 5.5, expected_points("partial") + 2, 0]
 
 
 def test_missing_students_are_listed(exported):
@@ -143,6 +134,9 @@ def test_missing_students_are_listed(exported):
     line = next(x for x in exported.stdout.splitlines() if x.startswith("not in the roster"))
     assert set(line.split(": ", 1)[1].split(", ")) == set(STUDENTS) - {"correct", "partial"}
     assert "answers not graded by hand yet" in exported.stdout
+    assert "TA overrides of autograded checks (the TA's score counts): partial " \
+        "mse_loss_tests: 0 -> 1" in exported.stdout
+    assert "graded by run 1 (make grade, " in exported.stdout
 
 
 def test_a_canvas_export_is_a_roster(course, tmp_path):
@@ -156,13 +150,12 @@ def test_a_canvas_export_is_a_roster(course, tmp_path):
     grades = tmp_path / "grades"
     shutil.copytree(course / "grades", grades)
     result = export(ASSIGNMENT, "--grades-dir", grades, "--roster", tmp_path / "canvas-export.csv",
-                    "--gradebook", tmp_path / "none.db", "--column", "HW4 (55)")
+                    "--gradebook", course / "gradebook.db", "--column", "HW4 (55)")
     assert result.returncode == 0, result.stderr
     rows = rows_of(grades / f"{ASSIGNMENT}-canvas.csv")
     assert rows[0][-1] == "HW4 (55)"
     assert [row[3] for row in rows[2:]] == ["correct", "partial", "never_submitted"]
-    assert float(rows[2][5]) == expected_points("correct")  # no gradebook: manual counts 0
-    assert "no manual scores" in result.stdout
+    assert float(rows[2][5]) == expected_points("correct") + 5.5
 
 
 def test_without_a_roster(course, tmp_path):
@@ -178,14 +171,16 @@ def test_without_a_roster(course, tmp_path):
 def test_errors(course, tmp_path):
     result = export("no_such_homework", "--grades-dir", course / "grades")
     assert result.returncode == 2 and "no assignment 'no_such_homework'" in result.stderr
-    result = export(ASSIGNMENT, "--grades-dir", tmp_path)
-    assert result.returncode == 2 and "run `make grade` first" in result.stderr
-    (tmp_path / f"{ASSIGNMENT}.csv").write_text(
-        "student_id,check,points,max_points,status,message\n")
-    result = export(ASSIGNMENT, "--grades-dir", tmp_path)
-    assert result.returncode == 2 and "holds no students (was submitted/ empty?)" in \
-        result.stderr
+    result = export(ASSIGNMENT, "--grades-dir", tmp_path, "--gradebook", tmp_path / "none.db")
+    assert result.returncode == 2 and "no gradebook" in result.stderr
+    assert "run make grade, make autograde or nbgrader autograde first" in result.stderr
+    from course.gradebook.record import open_gradebook  # a new gradebook, as nbgrader makes one
+
+    with open_gradebook(f"sqlite:///{tmp_path / 'empty.db'}", COURSE_ID) as gradebook:
+        gradebook.add_assignment(ASSIGNMENT)  # recorded, nobody graded
+    result = export(ASSIGNMENT, "--grades-dir", tmp_path, "--gradebook", tmp_path / "empty.db")
+    assert result.returncode == 2 and f"holds no grades of {ASSIGNMENT}" in result.stderr
     write_csv(tmp_path / "bad-roster.csv", [{"name": "ada"}])
-    result = export(ASSIGNMENT, "--grades-dir", course / "grades", "--roster",
-                    tmp_path / "bad-roster.csv")
+    result = export(ASSIGNMENT, "--grades-dir", course / "grades", "--gradebook",
+                    course / "gradebook.db", "--roster", tmp_path / "bad-roster.csv")
     assert result.returncode == 2 and "needs a 'student_id' column" in result.stderr

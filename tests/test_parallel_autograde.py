@@ -1,26 +1,26 @@
-"""``make autograde WORKERS=n`` (course/autograde/parallel.py): real nbgrader, per-worker
-gradebooks merged into the course's; the same class graded with 1 and with 2 workers gives
-identical gradebooks, and the merge copies everything autograde and a TA decide.
+"""``make autograde WORKERS=n`` (course/autograde/parallel.py): the class graded by warm
+workers, the autograded notebooks and gradebook rows written in the same process with
+nbgrader's own autograde step; the same class graded with 1 and with 2 workers, and by
+plain ``nbgrader autograde``, on the same seeds, gives identical gradebooks and identical
+autograded test cells.
 
 The class is small (a correct student, one with two wrong answers) and its notebooks leave
 out the demo cells (training runs and plots, which students may delete and nbgrader does
-not grade), so that each nbgrader process costs seconds, not minutes.
+not grade), so that each run costs seconds, not minutes.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
+import nbformat
 import pytest
 
-from course.notebooks import cell_kind
-from course.autograde.parallel import (copy_database, gradebook_scores, merge_submission,
-                                       submitted_students)
-from tests.conftest import REPO, run
+from course.notebooks import cell_kind, grade_id
+from course.autograde.parallel import gradebook_scores, submitted_students
+from tests.conftest import REPO, nbgrader, run
 from tests.submissions import WRONG_DROPOUT, WRONG_MSE, make_submission, write_submission
 
 ASSIGNMENT = "hw4_pytorch_regularization"
@@ -41,28 +41,41 @@ def write_class(root):
         write_submission(root / "submitted", student, ASSIGNMENT, nb)
 
 
-def autograde_twice(folder, released_course):
-    """workers -> (course root, command result, gradebook table)."""
+def autograde_three_ways(folder, released_course):
+    """key -> (course root, command result, gradebook table): make autograde with 1 and with
+    2 workers, and plain nbgrader autograde ("nbgrader")."""
     runs = {}
-    for workers in (1, 2):
-        root = folder / f"workers{workers}" / "course"
+    for key in (1, 2, "nbgrader"):
+        root = folder / f"workers{key}" / "course"
         shutil.copytree(released_course, root, ignore=shutil.ignore_patterns("executed"))
         write_class(root)
-        result = run([sys.executable, "-m", "course.autograde", ASSIGNMENT,
-                      "--workers", str(workers), "--root", str(root), "--seeds", SEEDS],
-                     cwd=REPO, check=False)
+        if key == "nbgrader":
+            seeds = [int(s) for s in SEEDS.split(",")]
+            result = nbgrader("autograde", ASSIGNMENT, f"--EngineExecute.seeds={seeds}",
+                              cwd=root, check=False)
+        else:
+            result = run([sys.executable, "-m", "course.autograde", ASSIGNMENT,
+                          "--workers", str(key), "--root", str(root), "--seeds", SEEDS],
+                         cwd=REPO, check=False)
         table = gradebook_scores(f"sqlite:///{root / 'gradebook.db'}", ASSIGNMENT, COURSE_ID)
-        runs[workers] = (root, SimpleNamespace(returncode=result.returncode,
-                                               stdout=result.stdout, stderr=result.stderr),
-                         table)
+        runs[key] = (root, SimpleNamespace(returncode=result.returncode,
+                                           stdout=result.stdout, stderr=result.stderr),
+                     table)
     return runs
 
 
 @pytest.fixture(scope="module")
 def graded(released_course, computed_once):
-    """The two runs, made once per test session (pytest-xdist workers share them)."""
+    """The three runs, made once per test session (pytest-xdist workers share them)."""
     return computed_once("parallel_autograde",
-                         lambda folder: autograde_twice(folder, released_course))[0]
+                         lambda folder: autograde_three_ways(folder, released_course))[0]
+
+
+def autograded_test_cells(root, student) -> dict:
+    """grade id -> (source, outputs) of the autograded notebook's graded cells."""
+    path = root / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    return {grade_id(c): (c.source, c.get("outputs")) for c in nbformat.read(str(path), 4).cells
+            if cell_kind(c) == "test"}
 
 
 def test_both_runs_grade_every_student(graded):
@@ -76,6 +89,44 @@ def test_both_runs_grade_every_student(graded):
 
 def test_one_and_two_workers_give_identical_gradebooks(graded):
     assert graded[1][2] == graded[2][2]
+
+
+def test_make_autograde_writes_what_plain_nbgrader_autograde_writes(graded):
+    """Same seeds: the same gradebook (points, messages, flags) and the same autograded
+    test cells (verdicts, the cases that ran)."""
+    assert graded["nbgrader"][1].returncode == 0, graded["nbgrader"][1].stderr[-3000:]
+    assert graded[2][2] == graded["nbgrader"][2]
+    for student in CLASS:
+        assert autograded_test_cells(graded[2][0], student) == \
+            autograded_test_cells(graded["nbgrader"][0], student)
+
+
+def test_the_autograded_test_cell_shows_the_cases_that_ran(graded):
+    """What a TA sees in the formgrader: the cases that ran in place of the source's hidden
+    tests, the one that decided a lost check, and how to rerun it."""
+    from tests.sandbox.attack_class import hidden_lines
+    from tests.submissions import source_notebook
+
+    for key in (2, "nbgrader"):
+        source, outputs = autograded_test_cells(graded[key][0], "few_wrong")["dropout_tests"]
+        assert "# What grading ran (seeds 0, 1357, 2468)" in source
+        assert "#   visible: test_dropout(Dropout)  -> FAILED: this case decided" in source
+        assert "--students few_wrong --seeds 0 --grades-dir rerun-few_wrong" in source
+        assert not [line for line in hidden_lines(source_notebook(ASSIGNMENT))
+                    if line in source]
+        assert outputs[0]["ename"] == "CheckFailed"
+
+
+def test_no_nbgrader_process_per_student(graded):
+    """The autograde step runs in make autograde's own process: its log has no nbgrader
+    command line per student, and the gradebook records one make autograde run."""
+    from course.gradebook.views import read_class
+
+    root, result, _ = graded[2]
+    assert "nbgrader autograde" not in result.stdout + result.stderr
+    record = read_class(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID, ASSIGNMENT)
+    assert [r["command"] for r in record.runs.values()] == ["make autograde"]
+    assert {s.run_id for s in record.students.values()} == set(record.runs)
 
 
 def test_the_run_says_its_seeds_and_grades_with_the_engine_first(graded):
@@ -103,50 +154,3 @@ def test_students_without_a_notebook_are_left_to_nbgrader(tmp_path):
     (tmp_path / "submitted" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").write_text("{}")
     (tmp_path / "submitted" / "cy").mkdir()
     assert submitted_students(tmp_path, ASSIGNMENT) == ["bob"]
-
-
-@pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # nbgrader add_submission
-def test_merge_copies_manual_grades_comments_and_flags(tmp_path, monkeypatch):
-    """A worker's database starts as a copy of the course's; what nbgrader and a TA wrote
-    there for one student ends up in the course's gradebook, and nothing else changes."""
-    from nbgrader.api import Gradebook
-
-    # a new gradebook runs the `alembic` command, which lives next to this python
-    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-
-    main, worker = tmp_path / "gradebook.db", tmp_path / "worker.db"
-    main_url, worker_url = f"sqlite:///{main}", f"sqlite:///{worker}"
-    with Gradebook(main_url, COURSE_ID) as gb:
-        gb.add_assignment(ASSIGNMENT)
-        gb.add_notebook("nb", ASSIGNMENT)
-        gb.add_grade_cell("q1_tests", "nb", ASSIGNMENT, max_score=2, cell_type="code")
-        gb.add_grade_cell("q2_answer", "nb", ASSIGNMENT, max_score=3, cell_type="markdown")
-        gb.add_solution_cell("q1", "nb", ASSIGNMENT)
-        gb.add_solution_cell("q2_answer", "nb", ASSIGNMENT)
-        for student in ("ada", "bob"):
-            gb.add_student(student)
-        gb.add_submission(ASSIGNMENT, "bob")
-        gb.find_grade("q1_tests", "nb", ASSIGNMENT, "bob").auto_score = 1.0
-        gb.db.commit()
-    copy_database(main, worker)
-    with Gradebook(worker_url, COURSE_ID) as gb:  # what autograde and a TA did for ada
-        gb.update_or_create_student("ada", first_name="Ada", email="ada@example.org")
-        gb.add_submission(ASSIGNMENT, "ada", timestamp="2026-01-02 03:04:05 UTC")
-        grade = gb.find_grade("q1_tests", "nb", ASSIGNMENT, "ada")
-        grade.auto_score, grade.needs_manual_grade = 2.0, False
-        answer = gb.find_grade("q2_answer", "nb", ASSIGNMENT, "ada")
-        answer.manual_score, answer.extra_credit = 2.5, 0.5
-        gb.find_comment("q2_answer", "nb", ASSIGNMENT, "ada").manual_comment = "nice"
-        gb.find_submission_notebook("nb", ASSIGNMENT, "ada").flagged = True
-        gb.db.commit()
-    assert merge_submission(worker_url, main_url, ASSIGNMENT, "ada", COURSE_ID)
-    assert not merge_submission(worker_url, main_url, ASSIGNMENT, "cy", COURSE_ID)
-    merged = gradebook_scores(main_url, ASSIGNMENT, COURSE_ID)
-    source = gradebook_scores(worker_url, ASSIGNMENT, COURSE_ID)
-    assert merged["ada"] == source["ada"]
-    assert merged["ada"][("nb", "q2_answer", "grade")][1:3] == (2.5, 0.5)
-    assert merged["bob"][("nb", "q1_tests", "grade")][0] == 1.0  # untouched
-    with Gradebook(main_url, COURSE_ID) as gb:
-        assert gb.find_student("ada").first_name == "Ada"
-        assert gb.find_submission(ASSIGNMENT, "ada").timestamp.year == 2026
-        assert gb.find_submission(ASSIGNMENT, "ada").score == 5.0

@@ -13,19 +13,20 @@ list of autograde preprocessors.  For each submitted notebook it
    worker kept for the whole nbgrader run), only plain probe data comes back, and every
    verdict runs here, in nbgrader's process, on parameters drawn here.  The seeds are seed
    0 (the notebook's visible call) and ``fresh_seeds`` drawn once per nbgrader run (or
-   :attr:`EngineExecute.seeds`, to reproduce a run); ``make autograde`` grades the class
-   first with warm workers and hands the grades over (:attr:`EngineExecute.grades_dir`);
+   :attr:`EngineExecute.seeds`, to reproduce a run); ``make autograde``
+   (:mod:`course.autograde.parallel`) grades the class first with warm workers and hands
+   each grade over in memory (:attr:`EngineExecute.hand_over`);
 3. with ``demo_cells = "run"`` runs the notebook's other cells in the sandboxed kernel
    (:class:`course.autograde.preprocessors.SandboxedExecute`), for feedback with printed numbers and
    plots; their outputs never change a grade.  With ``"skip"`` (the default) no kernel
    starts at all;
-4. writes each check's verdict as its test cell's output: the pass line, or the failure
-   message as an error output, or, for a check that earned partial credit, the message on
-   stdout and its points as the cell's result.  nbgrader's ``SaveAutoGrades`` then scores
-   the cells as it always does (an error output: 0; a result: that many points; otherwise
-   full points), so the gradebook holds
-   exactly the points ``make grade`` writes in ``grades/<a>.csv``, and feedback shows the
-   same messages.
+4. writes each check's verdict as its test cell's output (the pass line, or the failure
+   message as an error output: the messages feedback shows), and in place of the test
+   cell's hidden tests the cases that ran (:mod:`course.autograde.cases`); the grade goes
+   on in ``resources`` to :class:`SaveEngineGrades`, which takes the place of nbgrader's
+   ``SaveAutoGrades`` and writes the engine's points and messages into the gradebook
+   (:mod:`course.gradebook.record`): points, not error outputs, so a check's partial
+   credit is kept, and a TA's manual score is never touched.
 
 The run's seeds and device are recorded in the autograded notebook's metadata
 (``course_grading``) and in nbgrader's log, where each student then gets one progress line,
@@ -38,16 +39,16 @@ the student's code printed while it was graded is kept beside the notebook,
 from __future__ import annotations
 
 import copy
-import json
 import shutil
-from dataclasses import asdict
 from pathlib import Path
 
 from nbformat.notebooknode import NotebookNode
-from traitlets import Enum, List, Unicode
+from nbgrader.preprocessors import SaveAutoGrades
+from traitlets import Enum, List
 
 from course.autograde.preprocessors import SandboxedExecute, is_test_cell
 from course.autograde.progress import progress_for
+from course.autograde.cases import show_cases
 from course.grade.grader import CheckResult, StudentGrade
 
 RECORD_KEY = "course_grading"  # notebook metadata with the run's seeds (kept by nbgrader)
@@ -133,46 +134,15 @@ def engine_for(root: Path, assignment: str, seeds: list[int] | None) -> Engine:
     return _ENGINES[key]
 
 
-# --------------------------------------------------------------------------- hand-over
-
-
-def grade_path(folder: Path, student: str) -> Path:
-    return Path(folder) / f"{student}.json"
-
-
-def write_grade(folder: Path, grade: StudentGrade, seeds: list[int], device: str) -> Path:
-    """Save one student's grade for :class:`EngineExecute` (``make autograde``)."""
-    record = {"grade": asdict(grade), "seeds": list(seeds), "device": device}
-    path = grade_path(folder, grade.student)
-    path.write_text(json.dumps(record), encoding="utf-8")
-    return path
-
-
-def read_grade(folder: Path, student: str) -> tuple[StudentGrade, list[int], str] | None:
-    """What :func:`write_grade` saved for ``student``, or None."""
-    path = grade_path(folder, student)
-    if not path.is_file():
-        return None
-    record = json.loads(path.read_text(encoding="utf-8"))
-    fields = dict(record["grade"])
-    fields["results"] = [CheckResult(**row) for row in fields["results"]]
-    return StudentGrade(**fields), record["seeds"], record["device"]
-
-
 # --------------------------------------------------------------------------- outputs
 
 
 def verdict_outputs(row: CheckResult) -> list[NotebookNode]:
-    """A test cell's outputs for its check: the pass line on stdout; a check with partial
-    credit, its message on stdout and its points as the cell's result (which nbgrader's
-    ``SaveAutoGrades`` reads as partial credit); otherwise the message as an error (which
-    nbgrader scores 0)."""
-    if row.status == "passed":
+    """A test cell's outputs for its check, the message feedback shows: the pass line, or a
+    partial score's message, on stdout; otherwise the message as an error.  The points are
+    not read from these outputs: :class:`SaveEngineGrades` writes the row's own."""
+    if row.status == "passed" or row.points > 0:
         return [NotebookNode(output_type="stream", name="stdout", text=row.message + "\n")]
-    if 0 < row.points < row.max_points:
-        return [NotebookNode(output_type="stream", name="stdout", text=row.message + "\n"),
-                NotebookNode(output_type="execute_result", execution_count=None, metadata={},
-                             data={"text/plain": f"{row.points:g}"})]
     name = ERROR_NAMES.get(row.status, "GradingError")
     return [NotebookNode(output_type="error", ename=name, evalue=row.message,
                          traceback=[f"{name}: {row.message}"])]
@@ -213,11 +183,7 @@ class EngineExecute(SandboxedExecute):
         help="Seeds of the checks (0 first, then the hidden cases' seeds); empty: 0 and "
              "fresh ones drawn once per nbgrader run.  Set them to reproduce a run."
     ).tag(config=True)
-    grades_dir = Unicode(
-        "",
-        help="A folder of grades already computed by the engine (make autograde: the class "
-             "graded with warm workers first); a student found there is not graded again"
-    ).tag(config=True)
+    hand_over = None  # make autograde's grades (course.autograde.parallel.HandOver)
 
     def preprocess(self, nb, resources=None, km=None):
         from nbgrader.coursedir import CourseDirectory
@@ -237,13 +203,16 @@ class EngineExecute(SandboxedExecute):
                              f"{assignment}.ipynb, not {info['notebook']}.ipynb")
         notebook = Path(course.format_path(course.submitted_directory, student, assignment),
                         f"{assignment}.ipynb")
-        grade, seeds, device = self._grade(root, assignment, student, notebook)
+        grade, seeds, device, run_id = self._grade(root, assignment, student, notebook)
         if self.demo_cells == "run":
             nb, resources = self._run_demo_cells(nb, resources, km)
         (folder / OUTPUT_FILE).write_text(grade.output, encoding="utf-8")
         missing = write_verdicts(nb, grade)
         if missing:
             self.log.warning("%s: test cells not in the source notebook: %s", student, missing)
+        show_cases(nb, grade, load_plan(root, assignment).checks, seeds, assignment)
+        resources[RECORD_KEY] = {"grade": grade, "seeds": seeds, "device": device,
+                                 "run_id": run_id, "course_id": course.course_id}
         found = engine_isolation(root)  # measured once per process
         nb.metadata[RECORD_KEY] = {"seeds": seeds, "device": device,
                                    "demo_cells": self.demo_cells,
@@ -273,14 +242,15 @@ class EngineExecute(SandboxedExecute):
             folder, student, grade.points, grade.max_points))
 
     def _grade(self, root: Path, assignment: str, student: str, notebook: Path):
-        """(grade, seeds, device): handed over by make autograde, or graded now."""
-        if self.grades_dir:
-            found = read_grade(Path(self.grades_dir), student)
-            if found is not None:
-                return found
+        """(grade, seeds, device, run id or None): handed over by make autograde, or
+        graded now."""
+        hand_over = EngineExecute.hand_over
+        found = hand_over.take(assignment, student) if hand_over is not None else None
+        if found is not None:
+            return found, hand_over.seeds, hand_over.device, hand_over.run_id
         engine = engine_for(root, assignment, [int(s) for s in self.seeds])
         return (engine.grade(student, notebook), engine.grader.seeds,
-                engine.grader.device)
+                engine.grader.device, None)
 
     def _run_demo_cells(self, nb, resources, km):
         """Run every cell but the test cells in the sandboxed kernel (for their outputs)."""
@@ -294,3 +264,60 @@ class EngineExecute(SandboxedExecute):
             for index, source in tests.items():
                 nb.cells[index].source = source
         return nb, resources
+
+
+def load_plan(root: Path, assignment: str):
+    """The assignment's plan from source/ (:func:`course.grade.plan.load_assignment`),
+    read once per process."""
+    from course.grade.plan import load_assignment
+
+    key = (str(root), assignment)
+    if key not in _PLANS:
+        _PLANS[key] = load_assignment(assignment, Path(root) / "source")
+    return _PLANS[key]
+
+
+_PLANS: dict = {}
+_RUNS: dict = {}  # (db_url, assignment, seeds) -> this process's run id (nbgrader autograde)
+
+
+class SaveEngineGrades(SaveAutoGrades):
+    """nbgrader's ``SaveAutoGrades`` for the grading engine: the engine's points and
+    messages into the gradebook (:func:`course.gradebook.record.record_grade`), not points
+    read back from the test cells' outputs; every other graded cell (written answers) as
+    nbgrader scores it.  A notebook :class:`EngineExecute` did not grade is scored as stock
+    nbgrader does."""
+
+    def preprocess(self, nb, resources):
+        from course.gradebook.record import open_gradebook, record_grade
+
+        handed = resources.get(RECORD_KEY)
+        self._engine_checks = set() if handed is None else \
+            {row.check for row in handed["grade"].results}
+        nb, resources = super().preprocess(nb, resources)
+        if handed is None:
+            return nb, resources
+        info = resources["nbgrader"]
+        with open_gradebook(info["db_url"], handed["course_id"]) as gradebook:
+            run_id = handed["run_id"] or self._run_id(gradebook, info, handed)
+            unknown = record_grade(gradebook, run_id, info["assignment"], info["notebook"],
+                                   handed["grade"])
+        if unknown:
+            self.log.warning("%s: checks not in the gradebook: %s", info["student"], unknown)
+        return nb, resources
+
+    def _add_score(self, cell, resources):
+        if cell.metadata["nbgrader"]["grade_id"] not in self._engine_checks:
+            super()._add_score(cell, resources)
+
+    @staticmethod
+    def _run_id(gradebook, info: dict, handed: dict) -> int:
+        """This nbgrader process's run (one per seeds), made at its first student."""
+        from course.gradebook.record import RunInfo, finish_run, start_run
+
+        key = (info["db_url"], info["assignment"], tuple(handed["seeds"]))
+        if key not in _RUNS:
+            _RUNS[key] = start_run(gradebook, RunInfo(
+                info["assignment"], "nbgrader autograde", handed["seeds"], handed["device"]))
+        finish_run(gradebook, _RUNS[key])
+        return _RUNS[key]

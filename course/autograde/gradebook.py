@@ -38,19 +38,25 @@ def source_notebooks(root: Path, assignment: str) -> set[str]:
     return {p.stem for p in (root / "source" / assignment).glob("*.ipynb")}
 
 
-def missing_notebooks(root: Path, assignment: str) -> set[str]:
-    """The source notebooks of ``assignment`` that the course's gradebook lacks (all of
-    them when there is no gradebook, or it lacks the assignment)."""
+def course_id_of(root: Path) -> str:
+    """The course id nbgrader_config.py gives (this repository's, when ``root`` has none)."""
+    from course.config import ROOT, nbgrader_setting
+
+    config = root if (Path(root) / "nbgrader_config.py").is_file() else ROOT
+    return nbgrader_setting("CourseDirectory", "course_id", config) or "default_course"
+
+
+def missing_notebooks(root: Path, assignment: str, db_url: str | None = None,
+                      source: str = "source") -> set[str]:
+    """The source notebooks of ``assignment`` that the course's gradebook (or ``db_url``'s)
+    lacks (all of them when there is no gradebook, or it lacks the assignment)."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    from course.config import nbgrader_setting
-
-    wanted = source_notebooks(root, assignment)
-    url = gradebook_url(root)
+    wanted = {p.stem for p in (root / source / assignment).glob("*.ipynb")}
+    url = db_url or gradebook_url(root)
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
         return wanted  # opening it would create an empty gradebook
-    course_id = nbgrader_setting("CourseDirectory", "course_id", root) or "default_course"
-    with Gradebook(url, course_id) as gb:
+    with Gradebook(url, course_id_of(root)) as gb:
         try:
             recorded = {nb.name for nb in gb.find_assignment(assignment).notebooks}
         except MissingEntry:
@@ -58,28 +64,35 @@ def missing_notebooks(root: Path, assignment: str) -> set[str]:
     return wanted - recorded
 
 
-def ensure_assignment(root: str | Path, assignment: str) -> bool:
-    """Record ``assignment`` in the course's gradebook from source/, as ``nbgrader
-    generate_assignment`` does, when the gradebook lacks it or one of its notebooks; True
-    when it recorded it.  release/ is not touched (the stub goes to a scratch folder)."""
+def ensure_assignment(root: str | Path, assignment: str, db_url: str | None = None,
+                      source: str = "source") -> bool:
+    """Record ``assignment`` in the course's gradebook (``db_url``: another one) from
+    ``<root>/<source>/``, as ``nbgrader generate_assignment`` does, when the gradebook lacks
+    it or one of its notebooks; True when it recorded it.  release/ is not touched (the
+    stub goes to a scratch folder)."""
+    from course.gradebook.record import open_gradebook
     from course.release.build import generate_assignment
 
     root = Path(root).resolve()
-    if not (root / "source" / assignment).is_dir():
-        raise FileNotFoundError(f"no assignment {assignment!r}: {root / 'source' / assignment} "
-                                f"does not exist")
-    missing = missing_notebooks(root, assignment)
+    if not (root / source / assignment).is_dir():
+        raise FileNotFoundError(f"no assignment {assignment!r}: "
+                                f"{root / source / assignment} does not exist")
+    missing = missing_notebooks(root, assignment, db_url, source)
     if not missing:
         return False
-    log.warning("%s: not in the gradebook (no `make release` in this clone): recording "
-                "source/%s in it as nbgrader generate_assignment does (release/ untouched)",
-                assignment, assignment)
+    log.warning("%s: not in the gradebook %s: recording %s/%s in it as nbgrader "
+                "generate_assignment does (release/ untouched)", assignment,
+                db_url or gradebook_url(root), source, assignment)
+    # a new gradebook made here, with nbgrader's API (nbgrader's command would run the
+    # `alembic` command for it, which an environment may lack on PATH)
+    open_gradebook(db_url or gradebook_url(root), course_id_of(root)).close()
     with tempfile.TemporaryDirectory(prefix="generate-assignment-") as scratch:
-        generate_assignment(root, assignment, release_dir=Path(scratch))
-    still = missing_notebooks(root, assignment)
+        generate_assignment(root, assignment, release_dir=Path(scratch), db_url=db_url,
+                            source_dir=None if source == "source" else source)
+    still = missing_notebooks(root, assignment, db_url, source)
     if still:
         raise RuntimeError(f"{assignment}: nbgrader generate_assignment did not record "
-                           f"{sorted(still)} in {gradebook_url(root)}")
+                           f"{sorted(still)} in {db_url or gradebook_url(root)}")
     return True
 
 

@@ -1,46 +1,25 @@
-"""``make autograde WORKERS=n``: ``nbgrader autograde`` over a class in parallel.
+"""``make autograde WORKERS=n``: ``nbgrader autograde`` of a class, graded by warm workers,
+written in this process.
 
-Grading comes first, as in ``make grade``: the whole class is graded by the grading engine
-with ``n`` warm workers (:func:`course.grade.run.grade_class`), on seeds drawn once for the
-run (or ``--seeds``), and each student's grade is handed to nbgrader in a private folder
-(``EngineExecute.grades_dir``, :mod:`course.autograde.engine`): nbgrader's own step then
-only writes the verdicts into the test cells, scores them and stores them.
+1. The assignment is in the course's ``gradebook.db`` (recorded from source/ when it is
+   missing: :mod:`course.autograde.gradebook`), and the run gets its row there
+   (``course_grading_run``, command ``make autograde``, :mod:`course.gradebook.record`).
+2. The class is graded as ``make grade`` grades it (:func:`course.grade.run.grade_class`:
+   ``n`` warm workers, verdicts in this process), on seeds drawn once for the run (or
+   ``--seeds``).
+3. As each student's grade comes in, a writer thread in this same process runs nbgrader's
+   own autograde step for that student (:class:`nbgrader.converters.Autograde`, with the
+   course's nbgrader_config.py: the sanitizing preprocessors, the restored test cells, the
+   late penalty, the pre-convert hook), where :class:`course.autograde.engine.EngineExecute`
+   takes the grade handed over in memory (:class:`HandOver`) instead of grading, and
+   :class:`course.autograde.engine.SaveEngineGrades` writes its points and messages into
+   ``gradebook.db`` with nbgrader's API.  No nbgrader process is started per student, one
+   process writes the gradebook, and writing overlaps grading.
 
-nbgrader autogrades one student after another (nbgrader issue #174), and several
-``nbgrader autograde --student`` processes sharing one SQLite gradebook get in each other's
-way: SQLite lets one process write at a time, so they queue on the lock (no speed-up) and a
-process that waits too long fails its student.  Here every worker has its own gradebook:
-
-1. the course's ``gradebook.db`` (which holds the assignment since
-   ``nbgrader generate_assignment``, or is given it from source/ first:
-   :mod:`course.autograde.gradebook`) is copied once per worker (SQLite's backup API, so the
-   copy is consistent);
-2. ``n`` workers take students from one queue; each student is graded by its own process,
-   ``nbgrader autograde <a> --student <id> --CourseDirectory.db_url=sqlite:///<worker db>``,
-   so one student's crash or hang costs only that student;
-3. as soon as a student is graded, this process (the only writer of the course's gradebook)
-   copies that student's submission from the worker's database into ``gradebook.db`` with
-   nbgrader's own API (:class:`nbgrader.api.Gradebook`): the student, the submission's
-   timestamp and extension, and for each notebook its flags, late penalty, grades (auto,
-   manual, extra credit, needs-manual-grade) and comments.
-
-Each worker's database starts as the course's own, so nbgrader sees exactly what a serial
-run would see (existing manual grades, extensions), and the merged gradebook is what
-``nbgrader autograde`` alone would have written.  A database server (nbgrader's ``db_url``
-pointing at PostgreSQL) would also serialise the writes, but needs a server and a driver on
-every grading machine; SQLite files need nothing.
-
-Load and timeouts: nbgrader_config.py's ``Execute.timeout`` (per cell) is sized for a
-loaded machine, and each worker's kernel gets ``cores / n`` threads (``OMP_NUM_THREADS``),
-so ``n`` kernels do not fight over the cores.  Kernels starting side by side on a busy
-machine can take longer than nbclient's 60 s ``startup_timeout`` (measured: "Kernel didn't
-respond in 60 seconds" with two workers on a loaded 2-core machine), so unless
-nbgrader_config.py sets it, it is raised to ``Execute.timeout``.  A student whose
-``nbgrader autograde`` fails anyway (it exits non-zero: nbgrader could not grade, which is
-not a grade) is tried once more; if it fails again it is NOT merged (the course's gradebook
-keeps what it had, rather than a 0 nobody earned), it is listed with its log, and the
-command exits 1.  Running ``make autograde`` again grades just the students not yet in
-``autograded/``.
+The autograded notebooks and the gradebook rows are those ``nbgrader autograde`` writes for
+the same seeds (a test checks it).  A student nbgrader could not write (its autograde step
+raised) is listed at the end with the reason, and the command exits 1; students already in
+``autograded/`` are skipped unless ``--force`` (run it again to grade just those).
 
 Usage: python -m course.autograde ASSIGNMENT [--workers N] [--force] [--root DIR]
                                           [--seeds 0,S1,S2] [--student ID ...]
@@ -49,33 +28,63 @@ Usage: python -m course.autograde ASSIGNMENT [--workers N] [--force] [--root DIR
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
+import io
+import logging
 import os
 import queue
-import shutil
-import sqlite3
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from course.config import ROOT, THREAD_VARIABLES
-from course.autograde.engine import grade_path
-from course.autograde.preprocessors import ignore_gradebook_autoflush_warnings
+from course.config import ROOT
 
 
 @dataclass
 class StudentRun:
-    """One student's ``nbgrader autograde`` process."""
+    """One student's autograde step."""
 
     student: str
     returncode: int
     seconds: float
     log: str
-    attempts: int = 1
+
+
+class HandOver:
+    """Grades computed before nbgrader's step, for :class:`EngineExecute` to take: a
+    student still being graded is waited for; one not expected here is graded by
+    nbgrader's own step as usual."""
+
+    def __init__(self, assignment: str, students, seeds: list[int], device: str,
+                 run_id: int):
+        self.assignment, self.seeds, self.device, self.run_id = assignment, seeds, device, \
+            run_id
+        self.pending, self.grades = set(students), {}
+        self.condition = threading.Condition()
+
+    def put(self, grade) -> None:
+        with self.condition:
+            self.grades[grade.student] = grade
+            self.pending.discard(grade.student)
+            self.condition.notify_all()
+
+    def take(self, assignment: str, student: str):
+        """The grade of ``student`` (waiting for it while it is being graded), or None."""
+        if assignment != self.assignment:
+            return None
+        with self.condition:
+            while student in self.pending:
+                self.condition.wait()
+            return self.grades.pop(student, None)
+
+    def close(self) -> None:
+        """No more grades will come (nobody waits forever)."""
+        with self.condition:
+            self.pending.clear()
+            self.condition.notify_all()
 
 
 def submitted_students(root: Path, assignment: str) -> list[str]:
@@ -89,55 +98,10 @@ def submitted_students(root: Path, assignment: str) -> list[str]:
                   and glob.glob(glob.escape(str(p / assignment)) + "/*.ipynb"))
 
 
-def copy_database(source: Path, target: Path) -> None:
-    """A consistent copy of an SQLite database (the backup API, not a file copy)."""
-    with sqlite3.connect(str(source)) as src, sqlite3.connect(str(target)) as dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
-
-
-def merge_submission(source_url: str, target_url: str, assignment: str, student: str,
-                     course_id: str) -> bool:
-    """Copy one student's submission of ``assignment`` from one gradebook into another;
-    False when the source has none (nbgrader skipped the student)."""
-    import warnings
-
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(source_url, course_id) as src, Gradebook(target_url, course_id) as dst, \
-            warnings.catch_warnings():
-        ignore_gradebook_autoflush_warnings()  # nbgrader's add_submission, as in autograde
-        try:
-            submission = src.find_submission(assignment, student)
-        except MissingEntry:
-            return False
-        person = submission.student
-        dst.update_or_create_student(student, first_name=person.first_name,
-                                     last_name=person.last_name, email=person.email,
-                                     lms_user_id=person.lms_user_id)
-        merged = dst.update_or_create_submission(assignment, student)
-        merged.timestamp, merged.extension = submission.timestamp, submission.extension
-        for notebook in submission.notebooks:
-            target_nb = dst.find_submission_notebook(notebook.name, assignment, student)
-            target_nb.flagged = notebook.flagged
-            target_nb.late_submission_penalty = notebook.late_submission_penalty
-            for grade in notebook.grades:
-                target = dst.find_grade(grade.name, notebook.name, assignment, student)
-                for attr in ("auto_score", "manual_score", "extra_credit",
-                             "needs_manual_grade"):
-                    setattr(target, attr, getattr(grade, attr))
-            for comment in notebook.comments:
-                target = dst.find_comment(comment.name, notebook.name, assignment, student)
-                target.auto_comment = comment.auto_comment
-                target.manual_comment = comment.manual_comment
-        dst.db.commit()
-    return True
-
-
 def gradebook_scores(db_url: str, assignment: str, course_id: str) -> dict:
     """student -> {cell: (auto_score, manual_score, extra_credit, needs_manual_grade,
-    max_score, auto_comment)}: everything autograde decides, for comparisons."""
+    max_score)} and comments and notebook flags: everything autograde decides, for
+    comparisons."""
     from nbgrader.api import Gradebook, MissingEntry
 
     table = {}
@@ -154,7 +118,7 @@ def gradebook_scores(db_url: str, assignment: str, course_id: str) -> dict:
                         grade.auto_score, grade.manual_score, grade.extra_credit,
                         grade.needs_manual_grade, grade.max_score)
                 for comment in notebook.comments:
-                    cells[(notebook.name, comment.name, "comment")] = (
+                    cells[(notebook.name, comment.cell.name, "comment")] = (
                         comment.auto_comment, comment.manual_comment)
                 cells[(notebook.name, "", "notebook")] = (
                     notebook.flagged, notebook.late_submission_penalty)
@@ -172,29 +136,23 @@ def total_scores(db_url: str, assignment: str, course_id: str) -> dict[str, tupl
 
 
 class ParallelAutograde:
-    """Autograde the students of one assignment with ``workers`` processes at a time."""
+    """Autograde the students of one assignment: ``workers`` warm workers grade, this
+    process writes (module docstring)."""
 
     def __init__(self, root: Path, assignment: str, workers: int, force: bool = False,
-                 extra_args: tuple = (), progress: bool = True, seeds: list[int] | None = None):
-        from course.config import nbgrader_setting
+                 progress: bool = True, seeds: list[int] | None = None):
+        from course.autograde.gradebook import course_id_of
 
         self.root, self.assignment = Path(root).resolve(), assignment
-        self.seeds = list(seeds) if seeds else None  # drawn by the engine when None
-        self.grades_dir: Path | None = None  # the engine's grades, for nbgrader's processes
-        self.workers, self.force, self.extra_args = max(1, workers), force, tuple(extra_args)
-        self.progress = progress
-        self.course_id = nbgrader_setting("CourseDirectory", "course_id", self.root) \
-            or "default_course"
+        self.seeds = list(seeds) if seeds else None  # drawn for the run when None
+        self.workers, self.force, self.progress = max(1, workers), force, progress
+        self.course_id = course_id_of(self.root)
         self.database = self.root / "gradebook.db"
         self.main_url = f"sqlite:///{self.database}"
-        self.startup_timeout = None
-        if nbgrader_setting("Execute", "startup_timeout", self.root) is None:
-            self.startup_timeout = nbgrader_setting("Execute", "timeout", self.root)
-        self.lock = threading.Lock()
         self.runs: list[StudentRun] = []
 
     def check_gradebook(self) -> None:
-        """The assignment in the course's gradebook before the workers copy it: recorded from
+        """The assignment in the course's gradebook before anyone is graded: recorded from
         source/ when missing (:func:`course.autograde.gradebook.ensure_assignment`)."""
         from course.autograde.gradebook import ensure_assignment
 
@@ -204,147 +162,155 @@ class ParallelAutograde:
             raise SystemExit(f"{self.assignment}: could not record it in {self.database} "
                              f"from source/: {type(error).__name__}: {error}") from None
 
-    def command(self, student: str, db_path: Path) -> list[str]:
-        nbgrader = Path(sys.executable).with_name("nbgrader")
-        command = [str(nbgrader), "autograde", self.assignment,
-                   f"--student={glob.escape(student)}",
-                   f"--CourseDirectory.db_url=sqlite:///{db_path}"]
-        if self.force:
-            command.append("--force")
-        if self.startup_timeout:
-            command.append(f"--Execute.startup_timeout={int(self.startup_timeout)}")
-        if self.seeds:
-            command.append(f"--EngineExecute.seeds={self.seeds}")
-        if self.grades_dir:
-            command.append(f"--EngineExecute.grades_dir={self.grades_dir}")
-        return command + list(self.extra_args)
-
-    def environment(self) -> dict:
-        env = dict(os.environ)
-        threads = str(max(1, (os.cpu_count() or 1) // self.workers))
-        for name in THREAD_VARIABLES:
-            env[name] = threads
-        return env
+    def already_autograded(self, student: str) -> bool:
+        """In autograded/ already: nbgrader skips such a student unless ``force``."""
+        return not self.force and (self.root / "autograded" / student
+                                   / self.assignment).is_dir()
 
     def run(self, students: list[str] | None = None) -> list[StudentRun]:
-        """Grade ``students`` (default: every submission); returns one run per student."""
-        self.check_gradebook()
+        """Grade and write ``students`` (default: every submission); one run per student
+        (a student already autograded, skipped without ``force``, included)."""
         students = submitted_students(self.root, self.assignment) if students is None \
             else list(students)
-        todo: queue.Queue = queue.Queue()
-        for student in students:
-            todo.put(student)
-        scratch = Path(tempfile.mkdtemp(prefix="autograde-"))
-        try:
-            self.grade_with_engine(students, scratch / "grades")
-            bar = _progress(len(students), self.progress, f"autograde {self.assignment}")
-            threads = []
-            for index in range(min(self.workers, len(students))):
-                db_path = scratch / f"worker-{index}.db"
-                copy_database(self.database, db_path)
-                runtime = scratch / f"runtime-{index}"
-                runtime.mkdir(mode=0o700)
-                thread = threading.Thread(target=self._worker,
-                                          args=(todo, db_path, runtime, bar), daemon=True)
-                thread.start()
-                threads.append(thread)
-            for thread in threads:
-                thread.join()
-            bar.close()
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+        skipped = [StudentRun(s, 0, 0.0, "already in autograded/: skipped (--force grades "
+                                         "it again)") for s in students
+                   if self.already_autograded(s)]
+        self.runs = list(skipped)
+        self.grade_and_write([s for s in students if not self.already_autograded(s)])
         order = {s: i for i, s in enumerate(students)}
         return sorted(self.runs, key=lambda r: order[r.student])
 
-    def grade_with_engine(self, students: list[str], folder: Path) -> None:
-        """Grade ``students`` as ``make grade`` does (warm workers, verdicts here) and save
-        each grade in ``folder`` for the students' nbgrader processes."""
+    def grade_and_write(self, students: list[str]) -> None:
+        """Grade ``students`` with the warm workers, writing each as its grade comes in."""
+        from course.grade.run import grade_class
+
+        self.check_gradebook()
+        if not students:
+            return
+        grader = self.engine_grader(students)
+        run_id = self.run_row(grader)
+        hand_over = HandOver(self.assignment, students, grader.seeds, grader.device, run_id)
+        finished: queue.Queue = queue.Queue()
+        writer = threading.Thread(target=self._write_all, args=(finished,), daemon=True)
+        notebooks = {s: self.root / "submitted" / s / self.assignment
+                     / f"{self.assignment}.ipynb" for s in students}
+
+        def graded(grade):
+            hand_over.put(grade)
+            finished.put(grade.student)
+
+        with handing_over(hand_over, self.root):
+            writer.start()
+            try:
+                grade_class(grader, notebooks, self.workers, progress=self.progress,
+                            on_grade=graded)
+            finally:
+                hand_over.close()
+                finished.put(None)  # the writer's last item
+                writer.join()
+        self.run_row(grader, run_id)
+
+    def engine_grader(self, students: list[str]):
+        """The grading engine's grader for this run (seeds drawn once, or ``--seeds``),
+        after what nbgrader's pre-convert hook does to each submission."""
+        from course.autograde.engine import Engine
         from course.autograde.preprocessors import drop_submitted_links
         from course.config import load_grading_config
         from course.grade.grader import draw_seeds
-        from course.autograde.engine import Engine, write_grade
-        from course.grade.run import grade_class
 
-        if not self.seeds:  # one set for the run, here and in every nbgrader process
+        for student in students:
+            drop_submitted_links(self.assignment, student, root=self.root)
+        if not self.seeds:
             self.seeds = draw_seeds(load_grading_config(self.root / "pyproject.toml")
                                     .fresh_seeds)
-        folder.mkdir(mode=0o700)
-        notebooks = {}
-        if not self.force:  # nbgrader skips these (or, for a newer submission, grades it)
-            students = [s for s in students if not (self.root / "autograded" / s
-                                                    / self.assignment).is_dir()]
-        for student in students:  # what nbgrader's pre-convert hook does, done first here
-            drop_submitted_links(self.assignment, student, root=self.root)
-            notebooks[student] = (self.root / "submitted" / student / self.assignment
-                                  / f"{self.assignment}.ipynb")
-        self.grades_dir = folder
-        if not students:
-            return
         grader = Engine(self.root, self.assignment, self.seeds).grader
         print(f"grading {self.assignment} on {grader.device} with seeds {grader.seeds}",
               file=sys.stderr, flush=True)
-        grades, _ = grade_class(grader, notebooks, self.workers, progress=self.progress)
-        for grade in grades.values():
-            write_grade(folder, grade, grader.seeds, grader.device)
+        return grader
 
-    def _worker(self, todo: queue.Queue, db_path: Path, runtime: Path, bar) -> None:
-        env = self.environment()
-        env["JUPYTER_RUNTIME_DIR"] = str(runtime)  # this worker's kernels' connection files
-        while True:
-            try:
-                student = todo.get_nowait()
-            except queue.Empty:
-                return
-            started, log, attempts = time.monotonic(), "", 0
-            while attempts < 2:
-                attempts += 1
-                if attempts > 1 and self.grades_dir:  # graded again there, same seeds
-                    grade_path(self.grades_dir, student).unlink(missing_ok=True)
-                command = self.command(student, db_path)
-                if attempts > 1 and "--force" not in command:
-                    command.append("--force")
-                result = subprocess.run(command, cwd=self.root, env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        text=True, errors="replace")
-                log += (f"--- attempt {attempts}\n" if attempts > 1 else "") + result.stdout
-                if result.returncode == 0:
-                    break
-            returncode = result.returncode
-            with self.lock:  # this process is the only writer of gradebook.db
-                if returncode == 0:
-                    try:
-                        merge_submission(f"sqlite:///{db_path}", self.main_url,
-                                         self.assignment, student, self.course_id)
-                    except Exception as error:  # noqa: BLE001 - reported, the class goes on
-                        log += (f"\nmerging into gradebook.db failed: "
-                                f"{type(error).__name__}: {error}")
-                        returncode = 1
-                self.runs.append(StudentRun(student, returncode, time.monotonic() - started,
-                                            log, attempts))
-                bar.update(1)
+    def run_row(self, grader, run_id: int | None = None) -> int:
+        """The run's row in the gradebook: made (``run_id`` None), or marked finished."""
+        from course.gradebook.record import RunInfo, finish_run, open_gradebook, start_run
+
+        with open_gradebook(self.main_url, self.course_id) as gradebook:
+            if run_id is None:
+                return start_run(gradebook, RunInfo(self.assignment, "make autograde",
+                                                    grader.seeds, grader.device,
+                                                    {"workers": self.workers}))
+            finish_run(gradebook, run_id)
+            return run_id
+
+    def _write_all(self, finished: queue.Queue) -> None:
+        """nbgrader's autograde step for each student as its grade comes in (until None)."""
+        converter = NbgraderStep(self.root, self.assignment, self.force)
+        while (student := finished.get()) is not None:
+            started = time.monotonic()
+            returncode, log = converter.write(student)
+            self.runs.append(StudentRun(student, returncode, time.monotonic() - started, log))
 
 
-class _NoBar:
-    def update(self, n):
-        pass
+@contextlib.contextmanager
+def handing_over(hand_over: HandOver, root: Path):
+    """``EngineExecute`` takes its grades from ``hand_over``, and this process works in the
+    course root (where nbgrader's step runs), until the block ends."""
+    from course.autograde.engine import EngineExecute
 
-    def close(self):
-        pass
+    previous = os.getcwd()
+    EngineExecute.hand_over = hand_over
+    os.chdir(root)
+    try:
+        yield
+    finally:
+        EngineExecute.hand_over = None
+        os.chdir(previous)
 
 
-def _progress(total: int, enabled: bool, description: str):
-    if not enabled:
-        return _NoBar()
-    from tqdm import tqdm
+class NbgraderStep:
+    """nbgrader's :class:`~nbgrader.converters.Autograde` for one student at a time, in this
+    process, configured by the course's nbgrader_config.py."""
 
-    return tqdm(total=total, desc=description, unit="student", file=sys.stderr)
+    def __init__(self, root: Path, assignment: str, force: bool):
+        from nbgrader.coursedir import CourseDirectory
+        from traitlets.config.loader import PyFileConfigLoader
+
+        self.config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+        self.config.CourseDirectory.root = str(root)
+        self.config.BaseConverter.force = force
+        self.coursedir = CourseDirectory(config=self.config)
+        self.coursedir.assignment_id = assignment
+
+    def write(self, student: str) -> tuple[int, str]:
+        """(0, log) when nbgrader wrote the student's autograded notebook and gradebook
+        rows; (1, log) when its step failed (its log says why)."""
+        from nbgrader.converters import Autograde
+        from nbgrader.converters.base import NbGraderException
+
+        text = io.StringIO()
+        log = logging.getLogger(f"course.autograde.nbgrader.{student}")
+        log.propagate, log.level = False, logging.INFO
+        handler = logging.StreamHandler(text)
+        log.addHandler(handler)
+        self.coursedir.student_id = glob.escape(student)
+        converter = Autograde(coursedir=self.coursedir, config=self.config, log=log)
+        try:
+            with contextlib.redirect_stdout(text):
+                converter.start()
+            returncode = 0
+        except NbGraderException:
+            returncode = 1
+        except Exception as error:  # noqa: BLE001 - this student only
+            text.write(f"{type(error).__name__}: {error}\n")
+            returncode = 1
+        finally:
+            log.removeHandler(handler)
+        return returncode, text.getvalue()
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assignment")
     parser.add_argument("--workers", type=int, default=0,
-                        help="processes at a time (default: the number of cores)")
+                        help="warm workers grading at a time (default: the number of cores)")
     parser.add_argument("--force", action="store_true",
                         help="grade again students already in autograded/")
     parser.add_argument("--root", type=Path, default=ROOT, help="the course directory")
@@ -363,11 +329,11 @@ def main(argv=None) -> int:
     failed = [r for r in runs if r.returncode != 0]
     for run in runs:
         score, top = totals.get(run.student, (None, None))
-        if run.returncode:
-            points = f"NOT GRADED (nbgrader exited {run.returncode}, {run.attempts} attempts)"
-        else:
-            points = f"{score:g}/{top:g} points"
-        print(f"{run.student}: {points} ({run.seconds:.1f} s)")
+        points = "NOT WRITTEN (nbgrader's autograde step failed)" if run.returncode \
+            or score is None else f"{score:g}/{top:g} points"
+        skipped = " (already autograded: skipped; --force grades it again)" \
+            if run.log.startswith("already in autograded/") else ""
+        print(f"{run.student}: {points}{skipped}")
     for run in failed:
         print(f"--- nbgrader log of {run.student} (last lines)\n"
               + "\n".join(run.log.strip().splitlines()[-15:]), file=sys.stderr)

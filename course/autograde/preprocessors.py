@@ -330,6 +330,8 @@ class HideHiddenTests(NbGraderPreprocessor):
                 cell.source, lines = split_hidden(cell.source, self.placeholder)
                 hidden.update(line.strip() for line in lines
                               if len(line.strip()) >= self.min_length)
+        hidden.update(line.strip() for line in self._recorded_hidden(nb, resources)
+                      if len(line.strip()) >= self.min_length)
         secrets = sorted(hidden, key=len, reverse=True)
         for cell in nb.cells:
             if not is_test_cell(cell):
@@ -337,6 +339,30 @@ class HideHiddenTests(NbGraderPreprocessor):
             for output in cell.get("outputs", []):
                 self._clean_output(output, secrets, is_test_cell(cell))
         return nb, resources
+
+    @staticmethod
+    def _recorded_hidden(nb, resources) -> list[str]:
+        """The source's hidden-test lines of the notebook's test cells, from the gradebook
+        (an autograded test cell shows the cases that ran instead: course.autograde.cases),
+        so that a student's output quoting them is still redacted; none without one."""
+        from nbgrader.api import Gradebook
+
+        info = (resources or {}).get("nbgrader", {})
+        if not info.get("db_url"):
+            return []
+        lines = []
+        with Gradebook(info["db_url"]) as gradebook:
+            for cell in nb.cells:
+                gid = nbgrader_meta(cell).get("grade_id")
+                if not is_test_cell(cell) or not gid:
+                    continue
+                try:
+                    source = gradebook.find_source_cell(gid, info["notebook"],
+                                                        info["assignment"]).source
+                except MissingEntry:
+                    continue
+                lines += split_hidden(source or "", "")[1]
+        return lines
 
     def _redact(self, text, secrets):
         if isinstance(text, list):

@@ -72,7 +72,11 @@ def check_cases(check, row, fresh: int, visibility: str) -> list[CaseResult]:
                          "passed" if visible_passed else row.status,
                          row.message if row.status == "passed" or not visible_passed
                          else "passed", "visible", verdict_at=row.verdict_at)
-    if not visible_passed:
+    if not visible_passed and row.points:  # partial credit, decided by the visible case
+        status, message = "not judged", (f"{number(row.points)} of {number(row.max_points)} "
+                                         f"points, as the visible case decided (its message "
+                                         f"says what passed)")
+    elif not visible_passed:
         status, message = "not judged", ("no points: the visible case did not pass, and a "
                                          "check earns its points when every case passes")
     elif hidden_failed:

@@ -1,17 +1,19 @@
-"""One row per student, for a learning management system: the grade sheet and the manual
-scores as an LMS gradebook.
+"""One row per student, for a learning management system: nbgrader's gradebook as an LMS
+gradebook.
 
     python -m course.export hw4_pytorch_regularization [--roster roster.csv]   # make export
 
-reads ``grades/<a>.csv`` (make grade: one row per student per check) and, when there is
-one, ``gradebook.db`` (nbgrader: the points a TA gave the manually graded answers in
-formgrader), and writes
+reads ``gradebook.db``, the one record (:mod:`course.gradebook.views`): every check's
+points as the last grading run wrote them, whichever command it was (``make grade``,
+``make autograde``, ``nbgrader autograde``), a TA's override of a check and the written
+answers' scores from the formgrader (a TA's score always wins, as in nbgrader), and which
+run graded each student; and writes
 
 * ``grades/<a>-lms.csv``: one row per student: ``student_id``, a column per graded question
   in notebook order (each autograded check, each manually graded answer), then
-  ``autograded``, ``manual`` and ``total``: what Moodle's gradebook import, a spreadsheet or
-  anything that reads Otter's ``final_grades.csv`` wants.  An answer not graded by hand yet
-  is blank (and counts 0);
+  ``autograded``, ``manual`` and ``total``, and ``graded_by`` (the run: its command, time
+  and seeds): what Moodle's gradebook import, a spreadsheet or anything that reads Otter's
+  ``final_grades.csv`` wants.  An answer not graded by hand yet is blank (and counts 0);
 * ``grades/<a>-canvas.csv``: Canvas's gradebook import layout: ``Student``, ``ID``,
   ``SIS User ID``, ``SIS Login ID``, ``Section``, then the assignment's column (the total),
   with the points possible in the second row.
@@ -22,6 +24,7 @@ export works as it is when the SIS Login IDs are the nbgrader ids) says who each
 in the LMS.  Roster students without a submission get 0 and are listed; graded students
 the roster lacks are listed and left out of the Canvas file (Canvas could not match them).
 Without a roster the Canvas file names each student by nbgrader id, as ``SIS Login ID``.
+The command also lists the TA overrides it applied and the students graded by each run.
 """
 
 from __future__ import annotations
@@ -33,11 +36,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from course.config import assignments, nbgrader_setting
-from course.grade.reports import number, read_grades
+from course.grade.reports import number
 
 CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 KEY, CANVAS_KEY = "student_id", "SIS Login ID"
 TOTALS = ("autograded", "manual", "total")
+GRADED_BY = "graded_by"
 
 
 class ExportError(Exception):
@@ -60,6 +64,7 @@ class StudentScores:
     student: str
     points: dict = field(default_factory=dict)
     submitted: bool = True
+    graded_by: str = ""
 
     def part(self, questions, manual: bool) -> float:
         return sum(self.points.get(q.grade_id) or 0 for q in questions if q.manual == manual)
@@ -86,41 +91,27 @@ def questions_of(name: str, source: Path) -> list[Question]:
             if gid and (kind == "test" or points > 0)]
 
 
-def autograded_scores(sheet: Path) -> list[StudentScores]:
-    """The grade sheet's points, one StudentScores per student in it."""
-    if not sheet.is_file():
-        raise ExportError(f"no grade sheet {sheet}: run `make grade` first (it grades the "
-                          f"submissions in submitted/<student>/<assignment>/)")
-    grades = read_grades(sheet)
-    if not grades:
-        raise ExportError(f"{sheet} holds no students (was submitted/ empty?)")
-    return [StudentScores(g.student, {r.check: r.points for r in g.results}) for g in grades]
+def recorded_scores(database: Path, assignment: str, course_id: str) -> tuple[list, list]:
+    """(one StudentScores per student in the gradebook, the TA overrides of checks as
+    lines); an ExportError when the gradebook holds no grades of ``assignment``."""
+    from course.gradebook.views import read_class
 
-
-def manual_scores(database: Path, assignment: str, course_id: str,
-                  manual_ids: set[str]) -> dict[str, dict[str, float | None]]:
-    """student -> {answer: points} from nbgrader's gradebook: a TA's score, else nbgrader's
-    own, plus extra credit; None for an answer nobody graded yet."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    scores: dict = {}
-    with Gradebook(f"sqlite:///{Path(database).resolve()}", course_id) as gradebook:
-        try:
-            submissions = gradebook.find_assignment(assignment).submissions
-        except MissingEntry:
-            return {}
-        for submission in submissions:
-            mine = scores.setdefault(submission.student.id, {})
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    if grade.name in manual_ids:
-                        mine[grade.name] = _points(grade)
-    return scores
-
-
-def _points(grade) -> float | None:
-    value = grade.manual_score if grade.manual_score is not None else grade.auto_score
-    return None if value is None else value + (grade.extra_credit or 0)
+    hint = ("run make grade, make autograde or nbgrader autograde first (they grade the "
+            "submissions in submitted/<student>/<assignment>/ into it)")
+    if database is None or not Path(database).is_file():
+        raise ExportError(f"no gradebook {database}: {hint}")
+    record = read_class(f"sqlite:///{Path(database).resolve()}", course_id, assignment)
+    if record is None or not record.students:
+        raise ExportError(f"{database} holds no grades of {assignment}: {hint}")
+    scores, overrides = [], []
+    for student in record.students.values():
+        points = {gid: cell.points for gid, cell in student.cells.items()}
+        scores.append(StudentScores(student.student, points,
+                                    graded_by=record.run_label(student.run_id)))
+        overrides += [f"{student.student} {cell.grade_id}: "
+                      f"{number(cell.auto_points or 0)} -> {number(cell.points)}"
+                      for cell in student.checks() if cell.overridden]
+    return scores, overrides
 
 
 def read_roster(path: Path) -> dict[str, dict[str, str]]:
@@ -148,14 +139,11 @@ def read_roster(path: Path) -> dict[str, dict[str, str]]:
 # --------------------------------------------------------------------------- the class
 
 
-def class_scores(graded: list[StudentScores], manual: dict, questions: list[Question],
+def class_scores(graded: list[StudentScores], questions: list[Question],
                  roster: dict | None) -> list[StudentScores]:
-    """Every student once, by id: the graded ones with their manual scores, and roster
-    students without a submission (0 everywhere)."""
+    """Every student once, by id: the graded ones, and roster students without a
+    submission (0 everywhere)."""
     by_student = {s.student: s for s in graded}
-    for student, answers in manual.items():
-        if student in by_student:
-            by_student[student].points.update(answers)
     for student in roster or {}:
         if student not in by_student:
             by_student[student] = StudentScores(
@@ -168,11 +156,11 @@ def write_lms(path: Path, scores: list[StudentScores], questions: list[Question]
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow([KEY, *(q.grade_id for q in questions), *TOTALS])
+        writer.writerow([KEY, *(q.grade_id for q in questions), *TOTALS, GRADED_BY])
         for student in scores:
             cells = [student.points.get(q.grade_id) for q in questions]
             writer.writerow([student.student, *("" if c is None else number(c) for c in cells),
-                             *map(number, student.totals(questions))])
+                             *map(number, student.totals(questions)), student.graded_by])
     return path
 
 
@@ -203,22 +191,28 @@ def export(name: str, grades_dir: Path, source: Path, database: Path | None,
            column: str | None = None) -> list[str]:
     """Write both files; returns the lines to print (what was written, who is missing)."""
     questions = questions_of(name, source)
-    graded = autograded_scores(Path(grades_dir) / f"{name}.csv")
+    graded, overrides = recorded_scores(database, name, course_id)
     roster = read_roster(roster_path) if roster_path else None
-    manual_ids = {q.grade_id for q in questions if q.manual}
-    manual = manual_scores(database, name, course_id, manual_ids) \
-        if database is not None and Path(database).is_file() else {}
-    scores = class_scores(graded, manual, questions, roster)
+    scores = class_scores(graded, questions, roster)
     lms = write_lms(Path(grades_dir) / f"{name}-lms.csv", scores, questions)
     canvas = write_canvas(Path(grades_dir) / f"{name}-canvas.csv", scores, questions,
                           column or name, roster)
-    return [f"wrote {lms} ({len(scores)} students)", f"wrote {canvas}",
-            *_notes(scores, questions, manual, database, roster)]
+    return [f"wrote {lms} ({len(scores)} students) from {database}", f"wrote {canvas}",
+            *_notes(scores, questions, overrides, roster)]
 
 
-def _notes(scores, questions, manual, database, roster) -> list[str]:
-    """Who got 0 for want of a submission, who Canvas cannot match, what is not graded."""
+def _notes(scores, questions, overrides, roster) -> list[str]:
+    """Which run graded whom, the TA overrides applied, who got 0 for want of a
+    submission, who Canvas cannot match, what is not graded by hand yet."""
     notes = []
+    runs: dict = {}
+    for s in scores:
+        if s.submitted:
+            runs.setdefault(s.graded_by, []).append(s.student)
+    notes += [f"graded by {run}: {', '.join(students)}" for run, students in runs.items()]
+    if overrides:
+        notes.append(f"TA overrides of autograded checks (the TA's score counts): "
+                     f"{'; '.join(overrides)}")
     absent = [s.student for s in scores if not s.submitted]
     if absent:
         notes.append(f"no submission (0 points): {', '.join(absent)}")
@@ -231,12 +225,9 @@ def _notes(scores, questions, manual, database, roster) -> list[str]:
         notes.append("no roster: the Canvas file names students by nbgrader id, as "
                      "SIS Login ID (ROSTER=roster.csv maps them to Canvas ids)")
     manual_ids = [q.grade_id for q in questions if q.manual]
-    if manual_ids and not manual:
-        notes.append(f"no manual scores (no {database} with this assignment): the manual "
-                     f"answers ({', '.join(manual_ids)}) count 0")
     pending = [s.student for s in scores if s.submitted and any(
         s.points.get(gid) is None for gid in manual_ids)]
-    if manual and pending:
+    if pending:
         notes.append(f"answers not graded by hand yet (blank, counted 0): {', '.join(pending)}")
     return notes
 
@@ -248,7 +239,8 @@ def main(argv=None) -> int:
     parser.add_argument("--grades-dir", type=Path, default=Path("grades"))
     parser.add_argument("--source", type=Path, default=Path("source"))
     parser.add_argument("--gradebook", type=Path, default=Path("gradebook.db"),
-                        help="nbgrader's gradebook with the manual scores (used when present)")
+                        help="nbgrader's gradebook: every grade, override and manual score "
+                             "(default: the course's gradebook.db)")
     parser.add_argument("--roster", type=Path, default=None,
                         help="CSV: student_id (nbgrader) -> Canvas's Student, ID, SIS User "
                              "ID, SIS Login ID, Section")

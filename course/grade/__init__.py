@@ -17,7 +17,8 @@ Read in this order:
 * where student processes run, one interface (``grade(...)``) in :mod:`course.grade.run`:
   cold, or :mod:`course.grade.worker_pool` of :mod:`course.grade.warm_worker` (each with its
   :mod:`course.grade.fork_server`), or :mod:`course.grade.dask_cluster`;
-* :mod:`course.grade.reports` -- the grade sheet, results files and the terminal summary;
+* :mod:`course.grade.reports` -- the grade sheet, results files and the terminal summary
+  (views of the gradebook a run records in, :mod:`course.gradebook`);
   :mod:`course.grade.overview` -- that summary for a large class;
 * :mod:`course.grade.journal` -- each student's grade on disk as it is graded: an
   interrupted run resumes.

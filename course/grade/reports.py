@@ -1,8 +1,15 @@
 """What a grading run writes: the grade sheet, Gradescope files, and the terminal summary.
 
-* ``grades/<a>.csv``: one row per student per check (``CSV_COLUMNS``); messages on one line
-  so that any LMS import or spreadsheet reads them; ``verdict`` names where the check's
-  verdict is defined (a function's module and name, or the notebook's test cell);
+All of them are views: ``make grade`` first records its grades in nbgrader's gradebook
+(:mod:`course.gradebook.record`) and writes these from the gradebook as it then stands
+(:mod:`course.gradebook.views`), every student of the assignment in it included.
+
+* ``grades/<a>.csv``: one row per student per check (``CSV_COLUMNS``): ``points`` are the
+  points that count (a TA's override in the formgrader wins), ``engine_points`` the
+  engine's own; messages on one line so that any LMS import or spreadsheet reads them;
+  ``verdict`` names where the check's verdict is defined (a function's module and name, or
+  the notebook's test cell); ``case`` the case that decided a check that did not pass
+  (``visible``, or ``hidden, seed S``); ``graded_by`` the run that graded it;
 * ``grades/<a>/<student>/results.json``: Gradescope's autograder format (``tests[]`` with
   name, score, max_score, status, output, visibility, and ``extra_data.verdict`` as in the
   sheet; top-level score), uploadable as is;
@@ -25,7 +32,8 @@ from pathlib import Path
 
 from course.grade.device_policy import summary as device_summary
 
-CSV_COLUMNS = ("student_id", "check", "points", "max_points", "status", "message", "verdict")
+CSV_COLUMNS = ("student_id", "check", "points", "max_points", "status", "message", "verdict",
+               "case", "engine_points", "graded_by")
 # verdict: where the check's verdict is defined (CheckResult.verdict_at), one hop from a
 # lost point to the code that took it
 
@@ -39,17 +47,31 @@ def one_line(message: str) -> str:
     return " | ".join(line.strip() for line in str(message).splitlines() if line.strip())
 
 
-def write_csv(path: Path, grades) -> Path:
-    """The grade sheet, students in the given order, checks in notebook order."""
+def case_label(row) -> str:
+    """Which case decided a check that did not pass: 'visible' (seed 0), 'hidden, seed S',
+    or '' (it passed, or no case decided it: a plain test cell, a notebook that could not
+    run)."""
+    if row.status == "passed" or row.case_seed is None:
+        return ""
+    return "visible" if row.case_seed == 0 else f"hidden, seed {row.case_seed}"
+
+
+def write_csv(path: Path, grades, extra: dict | None = None) -> Path:
+    """The grade sheet, students in the given order, checks in notebook order; ``extra``:
+    (student, check) -> (engine points, graded by) when they differ from the row's points
+    and nothing (the gradebook's view, :mod:`course.gradebook.views`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    extra = extra or {}
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         for grade in grades:
             for row in grade.results:
+                engine, graded_by = extra.get((row.student, row.check), (row.points, ""))
                 writer.writerow([row.student, row.check, number(row.points),
                                  number(row.max_points), row.status, one_line(row.message),
-                                 row.verdict_at])
+                                 row.verdict_at, case_label(row),
+                                 "" if engine is None else number(engine), graded_by])
     return path
 
 
@@ -96,7 +118,7 @@ def gradescope_results(grade, labels: dict | None = None) -> dict:
             "status": "passed" if row.status == "passed" else "failed",
             "output": output,
             "visibility": "visible",
-            **verdict_data(row.verdict_at, regrades.get(row.check)),
+            **case_data(row, regrades.get(row.check)),
         })
     return {
         "score": number(grade.points),
@@ -115,6 +137,16 @@ def verdict_data(verdict_at: str, device_regrade: dict | None = None) -> dict:
     if device_regrade:
         extra["device_regrade"] = device_regrade
     return {"extra_data": extra} if extra else {}
+
+
+def case_data(row, device_regrade: dict | None = None) -> dict:
+    """A results.json test's ``extra_data``: where its verdict is defined, what the device
+    policy did with it, and the case that decided a check that did not pass
+    (:func:`case_label`)."""
+    data = verdict_data(row.verdict_at, device_regrade)
+    if case_label(row):
+        data.setdefault("extra_data", {})["case"] = case_label(row)
+    return data
 
 
 def write_gradescope(folder: Path, grade, labels: dict | None = None) -> Path:
@@ -143,18 +175,25 @@ def summary_line(grade) -> str:
 
 
 def write_reports(grades_dir: Path, assignment: str, grades, run_info: dict,
-                  labels: dict | None = None, partial: bool = False) -> list[Path]:
+                  labels: dict | None = None, partial: bool = False, sheet=None,
+                  extra: dict | None = None) -> list[Path]:
     """Write every file of a run; returns their paths (CSV first).
 
-    ``partial``: the run graded some of the class; their rows replace theirs in the sheet
-    already there, whose other rows (and other students' results files) are kept.
+    ``sheet``: the whole class as the gradebook holds it (StudentGrades; ``extra`` as
+    :func:`write_csv` takes it): the grade sheet, while ``grades`` (this run's students,
+    as recorded) get results files.  Without it, ``partial``: the run graded some of the
+    class; their rows replace theirs in the sheet already there, whose other rows (and
+    other students' results files) are kept.
     """
     grades_dir = Path(grades_dir)
     sheet_path = grades_dir / f"{assignment}.csv"
-    sheet = list(grades)
-    if partial and sheet_path.exists():
-        sheet = merge_grades(read_grades(sheet_path), grades)
-    written = [write_csv(sheet_path, sheet)]
+    if sheet is None:
+        sheet = list(grades)
+        if partial and sheet_path.exists():
+            sheet = merge_grades(read_grades(sheet_path), grades)
+    else:
+        sheet = list(sheet)
+    written = [write_csv(sheet_path, sheet, extra)]
     written += [write_gradescope(grades_dir / assignment, g, labels) for g in grades]
     written.append(write_run_record(grades_dir / f"{assignment}-run.json", run_info,
                                     [g.student for g in grades], [g.student for g in sheet]))

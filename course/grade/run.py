@@ -68,6 +68,11 @@ OPTIONS = [
                            help="the cluster's CA certificate (PEM), for a tls:// --scheduler")),
     ("--tls-cert", dict(default=None, help="this machine's certificate (PEM), signed by that CA")),
     ("--tls-key", dict(default=None, help="the private key of --tls-cert (PEM)")),
+    ("--gradebook", dict(default=None,
+                         help="nbgrader's gradebook the run records its grades in, and the "
+                              "sheet is written from (default: gradebook.db of the course, "
+                              "beside grades/; with another --grades-dir, "
+                              "<grades-dir>/gradebook.db)")),
     ("--students", dict(default=None,
                         help="comma-separated students to grade (default: every folder of "
                              "--submissions); their rows replace theirs in the grade sheet")),
@@ -194,6 +199,9 @@ class GradingRun:
         except (NotebookError, GraderError, ValueError) as error:
             self.stop_workers()
             raise GradingSetupError(f"cannot grade {self.name}: {error}") from None
+        self.gradebook = gradebook_path(options.gradebook, self.grades_dir)
+        self.source = Path(options.source)
+        self.recorded = _Background(self._ensure_assignment)  # while the class is graded
         self.grades: dict[str, StudentGrade] = {}
         self.resumed: list[str] = []  # graded by the interrupted run this one resumes
         self.selected: list[str] | None = None  # the students to grade now (pytest's -k)
@@ -282,14 +290,44 @@ class GradingRun:
         return [f"{g.student}: {g.internal_error}" for g in self.grades.values()
                 if g.internal_error]
 
+    def _ensure_assignment(self) -> None:
+        """The assignment in the run's gradebook (recorded from the source folder, as
+        ``nbgrader generate_assignment`` records it, when the gradebook lacks it)."""
+        from course.autograde.gradebook import ensure_assignment
+
+        source = self.source.resolve()
+        self.gradebook.resolve().parent.mkdir(parents=True, exist_ok=True)
+        ensure_assignment(source.parent, self.name, self.gradebook_url, source.name)
+
+    @property
+    def gradebook_url(self) -> str:
+        return f"sqlite:///{self.gradebook.resolve()}"
+
+    def record(self, grades: list[StudentGrade], info: dict):
+        """This run's grades into the gradebook (:mod:`course.gradebook.record`), then the
+        whole assignment as the gradebook holds it (:mod:`course.gradebook.views`)."""
+        from course.autograde.gradebook import course_id_of
+        from course.gradebook.record import RunInfo, record_run
+        from course.gradebook.views import read_class
+
+        self.recorded.join()
+        course_id = course_id_of(self.source.resolve().parent)
+        run = RunInfo(self.name, "make grade", self.grader.seeds, self.grader.device,
+                      {k: info[k] for k in ("settings", "workers", "isolation")})
+        self.run_id = record_run(self.gradebook_url, course_id, run, grades,
+                                 self.assignment.notebook_path.stem)
+        return read_class(self.gradebook_url, course_id, self.name)
+
     def write(self, command=None) -> list[Path]:
-        """The reports (grade sheet, Gradescope results, run record); the paths written.
-        A run stopped half-way writes none: its journal keeps the students it graded, and
-        the next run resumes it."""
+        """Record the run in the gradebook, then write its views (grade sheet, Gradescope
+        results) from it, and the run record; the paths written.  A run stopped half-way
+        records and writes nothing: its journal keeps the students it graded, and the next
+        run resumes it."""
+        from course.gradebook.views import student_grade
+
         if not self.complete:
             return []
         grades = [self.grades[s] for s in self.students if s in self.grades]
-        partial = len(grades) < len(self.folders)
         labels = {c.grade_id: f"{c.grade_id}: {c.call_text()}" for c in self.assignment.checks}
         info = {
             "assignment": self.name, "device": self.grader.device, "seeds": self.grader.seeds,
@@ -302,7 +340,19 @@ class GradingRun:
             **run_record(grades),  # checks settled by [tool.course.grading] device_errors
             "resumed": sorted(self.resumed),  # graded before an interruption, not again
         }
-        self.written = write_reports(self.grades_dir, self.name, grades, info, labels, partial)
+        record = self.record(grades, info)
+        order = [c.grade_id for c in self.assignment.checks]
+        sheet = [student_grade(r, order) for r in record.students.values()]
+        extra = {(r.student, c.grade_id): (c.auto_points, record.run_label(c.run_id))
+                 for r in record.students.values() for c in r.checks()}
+        recorded = {g.student: g for g in sheet}
+        for grade in grades:  # results files: as recorded, with what the student printed
+            recorded[grade.student].output = grade.output  # and what the device policy did
+            recorded[grade.student].device_regrades = grade.device_regrades
+        info["gradebook"] = str(self.gradebook)
+        self.written = write_reports(self.grades_dir, self.name,
+                                     [recorded[g.student] for g in grades], info, labels,
+                                     sheet=sheet, extra=extra)
         if not self.internal_errors:  # else the next run regrades just those students
             self.journal.finish()
         return self.written
@@ -347,6 +397,41 @@ class GradingRun:
             lines.append((f"the same command again grades these {len(errors)} students "
                           f"only", "red"))
         return lines
+
+
+def gradebook_path(option: str | None, grades_dir: Path) -> Path:
+    """The gradebook a run records in: ``--gradebook``, else the course's ``gradebook.db``
+    beside the default ``grades/`` folder, else ``<grades-dir>/gradebook.db`` (a run into a
+    scratch grades folder never writes the course's record)."""
+    if option:
+        return Path(option)
+    if Path(grades_dir).resolve() == Path("grades").resolve():
+        return Path("gradebook.db")
+    return Path(grades_dir) / "gradebook.db"
+
+
+class _Background:
+    """``work()`` in a thread of its own, started now; :meth:`join` re-raises its error."""
+
+    def __init__(self, work):
+        import threading
+
+        self.error: BaseException | None = None
+
+        def run():
+            try:
+                work()
+            except BaseException as error:  # noqa: BLE001 - handed to join()
+                self.error = error
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def join(self) -> None:
+        self.thread.join()
+        if self.error is not None:
+            raise GraderError(f"cannot record the assignment in the gradebook: "
+                              f"{type(self.error).__name__}: {self.error}")
 
 
 def _isolation(options, submissions: Path, grades_dir: Path):

@@ -86,15 +86,23 @@ CHECK_MODULES = ("course.check", "course.check.__main__", "course.grade.student_
 RELEASED_PLAN = "course/check/released"
 
 
-def generate_assignment(root: Path, assignment: str, release_dir: Path | None = None) -> None:
+def generate_assignment(root: Path, assignment: str, release_dir: Path | None = None,
+                        db_url: str | None = None, source_dir: str | None = None) -> None:
     """``nbgrader generate_assignment``: the assignment's notebooks and cells recorded in the
-    course's gradebook (nbgrader's SaveCells), and the stub written to ``release_dir/<a>/``
-    (default: the course's release/).  With a scratch ``release_dir`` it only records the
-    assignment, as autograde needs (:mod:`course.autograde.gradebook`)."""
-    command = [str(venv_bin() / "nbgrader"), "generate_assignment", assignment, "--force",
-               "--log-level=WARN"]
+    course's gradebook (nbgrader's SaveCells; ``db_url``: another gradebook), and the stub
+    written to ``release_dir/<a>/`` (default: the course's release/).  With a scratch
+    ``release_dir`` it only records the assignment, as autograde needs
+    (:mod:`course.autograde.gradebook`); ``source_dir``: the source folder's name in
+    ``root``, when it is not ``source``."""
+    script = venv_bin() / "nbgrader"  # an environment without it: the module
+    command = [*([str(script)] if script.is_file() else [sys.executable, "-m", "nbgrader"]),
+               "generate_assignment", assignment, "--force", "--log-level=WARN"]
     if release_dir is not None:
         command.append(f"--CourseDirectory.release_directory={release_dir}")
+    if db_url is not None:
+        command.append(f"--CourseDirectory.db_url={db_url}")
+    if source_dir is not None:
+        command.append(f"--CourseDirectory.source_directory={source_dir}")
     subprocess.run(command, cwd=root, check=True, env=venv_env())
 
 

@@ -29,7 +29,8 @@ def test_csv_rows(tmp_path):
                        "max_points": "3", "status": "failed",
                        "message": "test_build failed: output shape | expected: (5, 1) | "
                                   "observed: (5,)",
-                       "verdict": "support.hw.build_checks.judge_build"}
+                       "verdict": "support.hw.build_checks.judge_build",
+                       "case": "", "engine_points": "0", "graded_by": ""}
     assert rows[2]["max_points"] == "1.5"
     assert json.loads((tmp_path / "hw-run.json").read_text())["seeds"] == [0, 5]
     assert (tmp_path / "hw" / "bo" / "student_output.txt").read_text() == "hello\n"

@@ -54,3 +54,31 @@ def test_hidden_region_and_its_traceback_are_gone_but_the_message_stays():
 def test_hidden_lines_a_student_printed_are_redacted():
     nb, _ = HideHiddenTests().preprocess(notebook(), {})
     assert nb.cells[2].outputs[0].text == "I found the tests:\n[hidden test]\n"
+
+
+def test_the_sources_hidden_lines_are_redacted_from_the_gradebook(tmp_path, monkeypatch):
+    """An autograded test cell shows the cases that ran, not the source's hidden tests
+    (course.autograde.cases); a student's output quoting those hidden tests (read from the
+    sanitized notebook while demo cells ran) is still redacted: their lines come from the
+    gradebook's record of the source cell."""
+    import os
+    import sys
+
+    from nbgrader.api import Gradebook
+
+    monkeypatch.setenv("PATH", f"{os.path.dirname(sys.executable)}{os.pathsep}"
+                               f"{os.environ['PATH']}")  # a new gradebook runs alembic
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(url) as gb:
+        gb.add_assignment("hw")
+        gb.add_notebook("hw", "hw")
+        gb.add_source_cell("mse_loss_tests", "hw", "hw", cell_type="code", locked=True,
+                           source=notebook().cells[1].source)
+    nb = notebook()
+    nb.cells[1].source = ("test_mse_loss(mse_loss)\n### BEGIN HIDDEN TESTS\n"
+                          "#   hidden, seed 77: test_mse_loss(mse_loss, seed=77)  -> passed\n"
+                          "### END HIDDEN TESTS")
+    resources = {"nbgrader": {"db_url": url, "notebook": "hw", "assignment": "hw"}}
+    nb, _ = HideHiddenTests().preprocess(nb, resources)
+    assert nb.cells[2].outputs[0].text == "I found the tests:\n[hidden test]\n"
+    assert "seed 77" not in nbformat.writes(nb)
