@@ -44,11 +44,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from course.bench.grading_speed import scratch_course
 from course.config import ROOT
 
 ASSIGNMENT = "hw4_pytorch_regularization"
 SEEDS = [0, 1234, 98765]
-COURSE_FILES = ("source", "support", "nbgrader_config.py", "pyproject.toml")
 CHECK_TIMEOUT_S = 20  # the fixture class's infinite loop costs this much per run
 # fixture students nbgrader itself cannot process (no notebook, not JSON): make grade only
 NOT_FOR_NBGRADER = ("missing_notebook", "not_json")
@@ -129,15 +129,7 @@ def grade_step(klass: str, folder: Path, device: str, gpu: dict, label: str) -> 
 
 def autograde_step(klass: str, folder: Path, gpu: dict) -> Step:
     """nbgrader autograde of one class in a fresh copy of the course under ``folder``."""
-    course = folder / "course"
-    shutil.rmtree(course, ignore_errors=True)
-    course.mkdir(parents=True)
-    for name in COURSE_FILES:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, course / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, course / name)
+    course = scratch_course(folder / "course")
     shutil.copytree(folder / "submitted", course / "submitted",
                     ignore=lambda at, names: [n for n in names if n in NOT_FOR_NBGRADER])
     nbgrader = Path(sys.executable).with_name("nbgrader")

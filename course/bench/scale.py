@@ -180,7 +180,9 @@ def commands(course: Path, n: int, seeds: list[int], workers: int) -> dict[str, 
         "make grade": (speed.grade_command(course, workers, seeds, "cpu", grades), ROOT),
         "make export": ([python, "-m", "course.export", ASSIGNMENT, "--grades-dir", str(grades),
                          "--source", str(course / "source"),
-                         "--gradebook", str(course / "gradebook.db")], course),
+                         # make grade's gradebook: with a --grades-dir of its own, the
+                         # run records in that folder's gradebook.db (course.grade.run)
+                         "--gradebook", str(grades / "gradebook.db")], course),
         "nbgrader autograde": (autograde["engine"], course),
         "make feedback": ([nbgrader, "generate_feedback", ASSIGNMENT, "--force"], course),
         "make autograde": (autograde["parallel"], course),
