@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 
 from nbgrader.api import Gradebook
 
-from course.autograde.gradebook import ensure_assignment, gradebook_url, prepare_autograde
+from course.autograde.gradebook import (ensure_assignment, gradebook_url, prepare_autograde,
+                                       recorded_notebooks)
 from course.autograde.parallel import ParallelAutograde
 from course.release.build import generate_assignment
-from tests.conftest import copy_course
+from tests.conftest import REPO, copy_course
 from tests.submissions import make_submission, write_submission
 
 A = "hw4_pytorch_regularization"
@@ -45,6 +48,27 @@ def test_a_missing_assignment_is_recorded_as_make_release_records_it(tmp_path):
     assert recorded(clone)[A]["grade"], "no graded cells recorded"
     assert not (clone / "release").exists(), "the stub was written into release/"
     assert ensure_assignment(clone, A) is False  # recorded once: left alone afterwards
+
+
+def test_the_gradebook_is_read_without_nbgrader_while_workers_grade(tmp_path):
+    """make grade asks whether the gradebook holds the assignment while its workers grade:
+    read from nbgrader's tables with sqlite3, the answer nbgrader's API gives, without
+    importing nbgrader and SQLAlchemy (seconds of CPU taken from the workers)."""
+    clone = copy_course(tmp_path / "clone")
+    assert ensure_assignment(clone, A) is True
+    database = clone / "gradebook.db"
+    assert recorded_notebooks(database, A) == set(recorded(clone)) == {A}
+    assert recorded_notebooks(database, "hw9_not_released") == set()
+    (tmp_path / "not-a-gradebook.db").write_bytes(b"nine bytes")
+    assert recorded_notebooks(tmp_path / "not-a-gradebook.db", A) is None
+    url = f"sqlite:///{database}"  # as make grade asks it (GradingRun._ensure_assignment)
+    script = ("import sys; from course.autograde.gradebook import ensure_assignment; "
+              f"assert ensure_assignment({str(clone)!r}, {A!r}, {url!r}) is False; "
+              "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+              "('nbgrader', 'sqlalchemy')))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=REPO, check=True)
+    assert result.stdout.strip() == "[]", result.stdout
 
 
 def test_the_hook_records_it_and_drops_links_when_nbgrader_grades_everyone(tmp_path,

@@ -14,12 +14,13 @@ the gradebook already has (after ``make release``) is left as it is.
 
 from __future__ import annotations
 
+import contextlib
+
 import logging
 import os
 import tempfile
 from pathlib import Path
 
-from course.autograde.preprocessors import drop_submitted_links
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +47,39 @@ def course_id_of(root: Path) -> str:
     return nbgrader_setting("CourseDirectory", "course_id", config) or "default_course"
 
 
+def recorded_notebooks(path: Path, assignment: str) -> set[str] | None:
+    """The notebooks of ``assignment`` in the SQLite gradebook at ``path``, read with
+    :mod:`sqlite3` from nbgrader's tables (``assignment``, ``notebook``), as
+    ``Gradebook.find_assignment(...).notebooks`` reads them, without importing nbgrader and
+    SQLAlchemy: a grading run asks this while its workers grade, where that import would
+    take the CPU from them.  None when the file does not have nbgrader's tables."""
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            rows = db.execute("SELECT notebook.name FROM notebook JOIN assignment "
+                              "ON notebook.assignment_id = assignment.id "
+                              "WHERE assignment.name = ?", (assignment,)).fetchall()
+    except sqlite3.Error:
+        return None
+    return {name for (name,) in rows}
+
+
 def missing_notebooks(root: Path, assignment: str, db_url: str | None = None,
                       source: str = "source") -> set[str]:
     """The source notebooks of ``assignment`` that the course's gradebook (or ``db_url``'s)
     lacks (all of them when there is no gradebook, or it lacks the assignment)."""
-    from nbgrader.api import Gradebook, MissingEntry
-
     wanted = {p.stem for p in (root / source / assignment).glob("*.ipynb")}
     url = db_url or gradebook_url(root)
-    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
-        return wanted  # opening it would create an empty gradebook
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):])
+        if not path.is_file():
+            return wanted  # opening it would create an empty gradebook
+        recorded = recorded_notebooks(path, assignment)
+        if recorded is not None:
+            return wanted - recorded
+    from nbgrader.api import Gradebook, MissingEntry
+
     with Gradebook(url, course_id_of(root)) as gb:
         try:
             recorded = {nb.name for nb in gb.find_assignment(assignment).notebooks}
@@ -70,9 +94,6 @@ def ensure_assignment(root: str | Path, assignment: str, db_url: str | None = No
     ``<root>/<source>/``, as ``nbgrader generate_assignment`` does, when the gradebook lacks
     it or one of its notebooks; True when it recorded it.  release/ is not touched (the
     stub goes to a scratch folder)."""
-    from course.gradebook.record import open_gradebook
-    from course.release.build import generate_assignment
-
     root = Path(root).resolve()
     if not (root / source / assignment).is_dir():
         raise FileNotFoundError(f"no assignment {assignment!r}: "
@@ -80,6 +101,9 @@ def ensure_assignment(root: str | Path, assignment: str, db_url: str | None = No
     missing = missing_notebooks(root, assignment, db_url, source)
     if not missing:
         return False
+    from course.gradebook.record import open_gradebook  # nbgrader's API: only now
+    from course.release.build import generate_assignment
+
     log.warning("%s: not in the gradebook %s: recording %s/%s in it as nbgrader "
                 "generate_assignment does (release/ untouched)", assignment,
                 db_url or gradebook_url(root), source, assignment)
@@ -107,6 +131,8 @@ def prepare_autograde(assignment: str, student: str, notebooks=(), **_) -> None:
     step then fails with "No assignment ... in the database"): the reason is logged here as
     an error first.
     """
+    from course.autograde.preprocessors import drop_submitted_links
+
     root = Path.cwd()
     try:
         ensure_assignment(root, assignment)
