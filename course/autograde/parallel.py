@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import glob
 import io
 import logging
@@ -141,15 +142,20 @@ class ParallelAutograde:
 
     def __init__(self, root: Path, assignment: str, workers: int, force: bool = False,
                  progress: bool = True, seeds: list[int] | None = None):
-        from course.autograde.gradebook import course_id_of
-
         self.root, self.assignment = Path(root).resolve(), assignment
         self.seeds = list(seeds) if seeds else None  # drawn for the run when None
         self.workers, self.force, self.progress = max(1, workers), force, progress
-        self.course_id = course_id_of(self.root)
         self.database = self.root / "gradebook.db"
         self.main_url = f"sqlite:///{self.database}"
         self.runs: list[StudentRun] = []
+
+    @functools.cached_property
+    def course_id(self) -> str:
+        """nbgrader_config.py's course id (reading it imports nbgrader: asked once the
+        warm workers are starting)."""
+        from course.autograde.gradebook import course_id_of
+
+        return course_id_of(self.root)
 
     def check_gradebook(self) -> None:
         """The assignment in the course's gradebook before anyone is graded: recorded from
@@ -184,10 +190,16 @@ class ParallelAutograde:
         """Grade ``students`` with the warm workers, writing each as its grade comes in."""
         from course.grade.run import grade_class
 
-        self.check_gradebook()
         if not students:
+            self.check_gradebook()
             return
-        grader = self.engine_grader(students)
+        pool = self.warm_pool(len(students))  # warming up while this process imports
+        try:
+            self.check_gradebook()
+            grader = self.engine_grader(students)
+        except BaseException:
+            pool.remove()
+            raise
         run_id = self.run_row(grader)
         hand_over = HandOver(self.assignment, students, grader.seeds, grader.device, run_id)
         finished: queue.Queue = queue.Queue()
@@ -203,12 +215,31 @@ class ParallelAutograde:
             writer.start()
             try:
                 grade_class(grader, notebooks, self.workers, progress=self.progress,
-                            on_grade=graded)
+                            on_grade=graded, pool=pool)
             finally:
                 hand_over.close()
                 finished.put(None)  # the writer's last item
                 writer.join()
         self.run_row(grader, run_id)
+
+    def warm_pool(self, count: int):
+        """The run's warm workers (:class:`course.grade.worker_pool.WarmPool`), started
+        first: each imports torch and warms up while this process imports nbgrader and the
+        checkers, as ``make grade``'s do.  No student is forked from them before the engine
+        has settled the sandbox's isolation (:class:`course.autograde.engine.Engine`)."""
+        from types import SimpleNamespace
+
+        from course.config import load_grading_config
+        from course.grade.grader import matplotlib_cache, resolve_device
+        from course.grade.plan import load_assignment
+        from course.grade.worker_pool import WarmPool
+
+        config = load_grading_config(self.root / "pyproject.toml")
+        setup = SimpleNamespace(assignment=load_assignment(self.assignment,
+                                                           self.root / "source"),
+                                config=config, device=resolve_device(config.device),
+                                sys_path=[])
+        return WarmPool(setup, min(self.workers, count), fonts=matplotlib_cache())
 
     def engine_grader(self, students: list[str]):
         """The grading engine's grader for this run (seeds drawn once, or ``--seeds``),
