@@ -9,21 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook
 
+from course.gradebook.views import check_points
 from course.notebooks import grade_id, nbgrader_meta
 from course.grade.reports import one_line, read_csv
 
 
 def gradebook_points(root: Path, assignment: str) -> dict:
     """student -> {grade id: autograded points} of the code cells in ``gradebook.db``."""
-    table = {}
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
-        for submission in gb.find_assignment(assignment).submissions:
-            grades = submission.notebooks[0].grades
-            table[submission.student.id] = {g.name: g.score for g in grades
-                                            if g.cell.cell_type == "code"}
-    return table
+    return check_points(root / "gradebook.db", assignment)
 
 
 def autograded_messages(root: Path, assignment: str, student: str) -> dict:

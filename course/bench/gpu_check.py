@@ -174,17 +174,9 @@ def sheet(grades: Path) -> dict:
 
 def gradebook(course: Path) -> dict:
     """student -> {check: points} of the autograded test cells in ``gradebook.db``."""
-    from nbgrader.api import Gradebook
+    from course.gradebook.views import check_points
 
-    if not (course / "gradebook.db").exists():
-        return {}
-    table = {}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        for submission in gb.find_assignment(ASSIGNMENT).submissions:
-            grades = submission.notebooks[0].grades
-            table[submission.student.id] = {g.name: g.score for g in grades
-                                            if g.cell.cell_type == "code"}
-    return table
+    return check_points(course / "gradebook.db", ASSIGNMENT)
 
 
 def regraded(grades: Path) -> dict:

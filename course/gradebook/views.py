@@ -12,6 +12,7 @@ there is one, else the engine's, plus extra credit (:attr:`CellRecord.points`).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from dataclasses import dataclass, field
 
 
@@ -140,3 +141,19 @@ def student_grade(record: StudentRecord, order: list[str]):
     grade = StudentGrade(record.student, rows, record.seconds)
     grade.internal_error = record.internal_error
     return grade
+
+
+def check_points(database: Path, assignment: str) -> dict[str, dict[str, float]]:
+    """student -> {grade id: points that count} of the code cells (the checks) of
+    ``assignment`` in the gradebook file ``database``; {} when there is no such file."""
+    from nbgrader.api import Gradebook
+
+    if not Path(database).is_file():
+        return {}
+    table = {}
+    with Gradebook(f"sqlite:///{Path(database).resolve()}") as gb:
+        for submission in gb.find_assignment(assignment).submissions:
+            grades = submission.notebooks[0].grades
+            table[submission.student.id] = {g.name: g.score for g in grades
+                                            if g.cell.cell_type == "code"}
+    return table
